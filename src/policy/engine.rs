@@ -1,0 +1,163 @@
+//! PolicyEngine: the rule set in force, swapped atomically when the file changes.
+//!
+//! A check reads one `Arc<RuleSet>` (a lock-free load) and never touches the
+//! file system: reloading happens on the watcher's thread, which compiles a
+//! complete new rule set before swapping it in, so no check ever sees a
+//! half-loaded one.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use super::decide::{self, CallContext, Decision, Explanation, NoTrace, Recorder};
+use super::rules::{RuleSet, Source};
+use super::watch::{self, Watcher};
+use super::yaml;
+
+/// The packaged baseline: in force when there is no user rules file. Denies nothing.
+pub const BASELINE: &str = include_str!("../../rules_default.yaml");
+/// How the baseline is named in messages.
+pub const BASELINE_NAME: &str = "<packaged rules_default.yaml>";
+
+/// Decides calls against `rules.yaml`, reloading it whenever it changes.
+pub struct PolicyEngine {
+    shared: Arc<Shared>,
+    _watcher: Option<Watcher>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) path: PathBuf,
+    current: ArcSwap<RuleSet>,
+}
+
+impl Shared {
+    pub(crate) fn reload(&self) -> bool {
+        let next = load_rules(&self.path);
+        let prev = self.current.load();
+        let changed = prev.hash != next.hash || prev.source != next.source;
+        if changed {
+            self.current.store(Arc::new(next));
+        }
+        changed
+    }
+}
+
+impl PolicyEngine {
+    /// An engine over `path` that reloads it when it changes (a watcher thread,
+    /// with polling where file watching is unavailable).
+    pub fn new(path: impl Into<PathBuf>) -> PolicyEngine {
+        let engine = PolicyEngine::without_watching(path);
+        let watcher = watch::spawn(engine.shared.clone());
+        PolicyEngine {
+            shared: engine.shared,
+            _watcher: Some(watcher),
+        }
+    }
+
+    /// The engine over `<home>/rules.yaml`.
+    pub fn from_home() -> PolicyEngine {
+        PolicyEngine::new(crate::home::rules_path())
+    }
+
+    /// An engine that loads once and reloads only on [`PolicyEngine::reload`]
+    /// (one-shot commands, what-if evaluation).
+    pub fn without_watching(path: impl Into<PathBuf>) -> PolicyEngine {
+        let path = path.into();
+        let current = ArcSwap::from_pointee(load_rules(&path));
+        PolicyEngine {
+            shared: Arc::new(Shared { path, current }),
+            _watcher: None,
+        }
+    }
+
+    /// An engine over rules given as text (the rule editor's buffer), never reloaded.
+    pub fn from_text(text: &str, path: impl Into<PathBuf>) -> PolicyEngine {
+        let path = path.into();
+        let set = RuleSet::from_bytes(text.as_bytes(), &path, Source::User);
+        PolicyEngine {
+            shared: Arc::new(Shared {
+                path,
+                current: ArcSwap::from_pointee(set),
+            }),
+            _watcher: None,
+        }
+    }
+
+    /// Decide whether `operation` may run.
+    pub fn check(&self, operation: &str, call: &CallContext) -> Decision {
+        decide::evaluate(&self.shared.current.load(), operation, call, &mut NoTrace)
+    }
+
+    /// The same decision, with why each rule did or did not match.
+    pub fn explain(&self, operation: &str, call: &CallContext) -> Explanation {
+        let mut rec = Recorder(Vec::new());
+        let decision = decide::evaluate(&self.shared.current.load(), operation, call, &mut rec);
+        Explanation {
+            decision,
+            steps: rec.0,
+        }
+    }
+
+    /// The rule set in force now.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.shared.current.load_full()
+    }
+
+    /// Re-read the file now; true when the rule set in force changed.
+    pub fn reload(&self) -> bool {
+        self.shared.reload()
+    }
+
+    /// The user rules path this engine reads.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Whether any deny rule is scoped by environment (a skill warns about
+    /// unlabelled targets only then). A rule set that fails closed answers true.
+    pub fn has_environment_scoped_rules(&self) -> bool {
+        use super::rules::{Body, PatternCond, RuleKind};
+        match &self.rules().body {
+            Body::Unreadable { .. } => true,
+            Body::Empty => false,
+            Body::Rules(c) => c.deny.iter().any(|r| {
+                matches!(&r.kind, RuleKind::Conditions(cond) if !matches!(cond.environments, PatternCond::Absent))
+            }),
+        }
+    }
+}
+
+/// Load the rule set for `path` as compat.md says: the user file if there is
+/// one (failing closed if it does not load), else the packaged baseline.
+pub fn load_rules(path: &Path) -> RuleSet {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => RuleSet::from_bytes(
+            BASELINE.as_bytes(),
+            Path::new(BASELINE_NAME),
+            Source::PackagedDefault,
+        ),
+        // Something is there (a dangling link or a loop included): fail closed if it cannot be read.
+        _ => match read_bounded(path) {
+            Ok(bytes) => RuleSet::from_bytes(&bytes, path, Source::User),
+            Err(e) => RuleSet::unreadable(path, &e, Source::UserUnreadable),
+        },
+    }
+}
+
+/// Read at most [`yaml::MAX_BYTES`] + 1 bytes, so a huge file costs bounded memory.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("it cannot be read ({e})."))?;
+    let mut bytes = Vec::new();
+    file.take(yaml::MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("it cannot be read ({e})."))?;
+    if bytes.len() > yaml::MAX_BYTES {
+        return Err(format!(
+            "it is larger than {} bytes, the limit for a rules file.",
+            yaml::MAX_BYTES
+        ));
+    }
+    Ok(bytes)
+}

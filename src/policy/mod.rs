@@ -1,0 +1,14 @@
+//! rules.yaml: parse, validate, decide, reload.
+
+pub mod decide;
+pub mod engine;
+pub mod fnmatch;
+pub mod rules;
+pub mod validate;
+mod watch;
+pub mod yaml;
+
+pub use decide::{CallContext, Decision, Explanation, Step, StepOutcome, policy_disabled};
+pub use engine::{BASELINE, PolicyEngine, load_rules};
+pub use rules::{RISK_LEVELS, RuleSet, Source};
+pub use validate::{Diagnostic, Severity, has_errors, validate, validate_bytes};

@@ -1,0 +1,199 @@
+//! Reload rules.yaml when it changes: a notify watcher on its directory, with a
+//! polling fallback.
+//!
+//! The directory is watched, not the file, so atomic-rename saves, editors that
+//! replace the file, deletion and re-creation are all seen. A slow poll runs
+//! beside the watcher as a safety net (a deleted and re-created directory drops
+//! an inotify watch), and alone when watching is unavailable.
+//!
+//! A file is read only once it has been quiet for [`QUIET`]: an in-place
+//! truncating write shows an empty or partial file for a moment, and loading
+//! that would allow, briefly, what the complete file denies.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use notify::{EventKind, RecursiveMode, Watcher as _};
+
+use super::engine::Shared;
+
+/// How long a file must stay unchanged before it is read.
+pub const QUIET: Duration = Duration::from_millis(20);
+/// Poll interval when file watching is unavailable.
+pub const POLL: Duration = Duration::from_millis(100);
+/// Safety-net poll interval beside a working watcher.
+pub const SAFETY_POLL: Duration = Duration::from_millis(1000);
+/// Longest wait for a file to go quiet before it is read anyway.
+const MAX_SETTLE: Duration = Duration::from_secs(2);
+
+/// Stops the watcher thread when dropped.
+pub(crate) struct Watcher {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            // The thread wakes at least every poll interval.
+            let _ = t.join();
+        }
+    }
+}
+
+/// What identifies one version of the file without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fingerprint {
+    ino: u64,
+    dev: u64,
+    len: u64,
+    mtime: Option<SystemTime>,
+    ctime_ns: i64,
+}
+
+fn fingerprint(path: &Path) -> Option<Fingerprint> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let (ino, dev, ctime_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (
+            meta.ino(),
+            meta.dev(),
+            meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+        )
+    };
+    #[cfg(not(unix))]
+    let (ino, dev, ctime_ns) = (0, 0, 0);
+    Some(Fingerprint {
+        ino,
+        dev,
+        len: meta.len(),
+        mtime: meta.modified().ok(),
+        ctime_ns,
+    })
+}
+
+pub(crate) fn spawn(shared: Arc<Shared>) -> Watcher {
+    let stop = Arc::new(AtomicBool::new(false));
+    let weak = Arc::downgrade(&shared);
+    let path = shared.path.clone();
+    drop(shared);
+    let stop2 = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("vmware-policy-rules-watch".into())
+        .spawn(move || run(path, weak, stop2))
+        .ok();
+    Watcher { stop, thread }
+}
+
+struct Notifier {
+    _watcher: notify::RecommendedWatcher,
+    rx: mpsc::Receiver<notify::Result<notify::Event>>,
+}
+
+fn start_notifier(dir: &Path) -> Option<Notifier> {
+    if std::env::var_os("VMWARE_POLICY_POLL").is_some() {
+        return None; // forced polling: for tests of the fallback, and odd file systems
+    }
+    let (tx, rx) = mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |ev| {
+        let _ = tx.send(ev);
+    })
+    .ok()?;
+    watcher.watch(dir, RecursiveMode::NonRecursive).ok()?;
+    Some(Notifier {
+        _watcher: watcher,
+        rx,
+    })
+}
+
+fn run(path: PathBuf, shared: Weak<Shared>, stop: Arc<AtomicBool>) {
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let name = path.file_name().map(|n| n.to_os_string());
+    let mut notifier = start_notifier(&dir);
+    let mut seen = fingerprint(&path);
+    let mut next_poll = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let interval = if notifier.is_some() {
+            SAFETY_POLL
+        } else {
+            POLL
+        };
+        let mut relevant = false;
+        match &notifier {
+            Some(n) => match n.rx.recv_timeout(interval.min(POLL)) {
+                Ok(Ok(ev)) => {
+                    relevant = is_relevant(&ev, name.as_deref());
+                    // Drain what is already queued: one reload for a burst.
+                    while let Ok(more) = n.rx.try_recv() {
+                        relevant |= more
+                            .map(|e| is_relevant(&e, name.as_deref()))
+                            .unwrap_or(true);
+                    }
+                }
+                Ok(Err(_)) => relevant = true,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => notifier = None,
+            },
+            None => std::thread::sleep(POLL),
+        }
+        let now = Instant::now();
+        let poll_due = now >= next_poll;
+        if poll_due {
+            next_poll = now + interval;
+            if notifier.is_none() || !dir.exists() {
+                // (Re-)establish the watch: the directory may have been created or replaced.
+                notifier = start_notifier(&dir);
+            }
+        }
+        if !relevant && !(poll_due && fingerprint(&path) != seen) {
+            continue;
+        }
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        seen = settle(&path, &stop);
+        shared.reload();
+    }
+}
+
+fn is_relevant(ev: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
+    if matches!(
+        ev.kind,
+        EventKind::Access(notify::event::AccessKind::Open(_) | notify::event::AccessKind::Read)
+    ) {
+        return false;
+    }
+    ev.need_rescan() || ev.paths.is_empty() || ev.paths.iter().any(|p| p.file_name() == name)
+}
+
+/// Wait until the file has not changed for [`QUIET`] (bounded by [`MAX_SETTLE`]);
+/// return its fingerprint then.
+fn settle(path: &Path, stop: &AtomicBool) -> Option<Fingerprint> {
+    let deadline = Instant::now() + MAX_SETTLE;
+    let mut last = fingerprint(path);
+    loop {
+        let age = last
+            .as_ref()
+            .and_then(|f| f.mtime)
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .unwrap_or(QUIET);
+        if age >= QUIET || Instant::now() >= deadline || stop.load(Ordering::Relaxed) {
+            return last;
+        }
+        std::thread::sleep(QUIET - age);
+        let now = fingerprint(path);
+        if now == last && Instant::now() >= deadline {
+            return now;
+        }
+        last = now;
+    }
+}
