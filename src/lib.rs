@@ -1,7 +1,61 @@
-//! vmware_policy: audit log, policy engine and tool guard for AI agents that
-//! operate VMware.
+//! # vmware_policy
+//!
+//! Audit log, policy engine and tool guard for AI agents that operate VMware
+//! through skills. A skill declares each tool once and runs every call through
+//! a [`Guard`]: the operator's rules (`rules.yaml`, hot-reloaded) are checked,
+//! the tool runs or is refused, and one row is appended to the shared audit log
+//! (`audit.db`, SQLite in WAL mode). Both files are the ones the Python skill
+//! family (`vmware-policy` on PyPI) reads and writes: a Rust skill and a Python
+//! skill on one machine share one policy and one history.
+//!
+//! ```
+//! use vmware_policy::{AuditEngine, Call, Guard, GuardError, PolicyEngine, Tool};
+//!
+//! # let home = tempfile::tempdir().unwrap();
+//! # let (rules_path, db_path) = (home.path().join("rules.yaml"), home.path().join("audit.db"));
+//! // In a skill: `Guard::from_home()` uses $OPS_HOME (default ~/.vmware).
+//! std::fs::write(&rules_path, r#"
+//! deny:
+//!   - name: no-delete-in-prod
+//!     operations: ["delete_*"]
+//!     environments: ["production"]
+//! "#).unwrap();
+//! let guard = Guard::new(PolicyEngine::new(&rules_path), AuditEngine::new(&db_path));
+//!
+//! // Declare each tool once.
+//! let delete = Tool::new("nsx_security", "delete_dfw_policy")
+//!     .risk("critical")
+//!     .sensitive_params(&["password"]);
+//!
+//! // Call it: policy check, run, audit row. The environment comes from the
+//! // target the skill resolved, never from the agent's free text.
+//! let call = Call::new(serde_json::json!({"policy_id": "web-tier", "password": "s3cret"}))
+//!     .env("production");
+//! let outcome = guard.run(&delete, call, || Ok::<_, std::io::Error>("deleted"));
+//! match outcome {
+//!     Err(GuardError::Denied(d)) => assert_eq!(d.rule, "no-delete-in-prod"),
+//!     other => panic!("expected a denial, got {other:?}"),
+//! }
+//!
+//! // In a lab, the same call runs; the password never reaches the audit row.
+//! let call = Call::new(serde_json::json!({"policy_id": "web-tier", "password": "s3cret"})).env("lab");
+//! assert_eq!(guard.run(&delete, call, || Ok::<_, std::io::Error>("deleted")).unwrap(), "deleted");
+//!
+//! let rows = vmware_policy::audit::Reader::open(&db_path).unwrap().latest(2).unwrap();
+//! assert_eq!(rows[0].status, "ok");
+//! assert_eq!(rows[1].status, "denied");
+//! assert!(rows[0].params.contains(r#""password": "***""#));
+//! ```
+
+pub mod audit;
+pub mod guard;
 pub mod home;
+pub mod identity;
 pub mod policy;
+pub mod redact;
 pub mod sanitize;
 
+pub use audit::{Appended, AuditEngine, AuditOptions, Record};
+pub use guard::{Call, Guard, GuardError, Outcome, Tool};
+pub use policy::{CallContext, Decision, PolicyEngine};
 pub use sanitize::sanitize;

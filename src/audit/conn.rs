@@ -1,0 +1,125 @@
+//! Opening the database the way every writer must: private files, WAL, busy
+//! timeout, the schema in place.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::schema;
+use crate::home;
+
+/// How long a write waits for another process's lock, as in the Python package.
+pub const BUSY_TIMEOUT_MS: u64 = 5000;
+
+/// Durability of a committed row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a row is on disk when `append` returns (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: faster; a power loss may take the last rows (never
+    /// corrupts). Only for operators who choose it explicitly.
+    Normal,
+}
+
+/// Which file a path names now: a rotation replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// The identity and size of the file at `path`, or `None` if it is gone.
+pub fn file_id(path: &Path) -> Option<(FileId, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let id = {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    };
+    #[cfg(not(unix))]
+    let id = FileId { dev: 0, ino: 0 };
+    Some((id, meta.len()))
+}
+
+/// The `-wal` / `-shm` companion of a database path.
+pub fn sidecar(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    name.into()
+}
+
+/// Open (creating if needed) a database for writing, schema and all.
+pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        home::ensure_private_dir(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    create_private(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    )
+    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    configure(&conn, durability)
+        .map_err(|e| format!("cannot initialise {}: {e}", path.display()))?;
+    harden_permissions(path);
+    Ok(conn)
+}
+
+fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    persist_wal(conn);
+    let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    conn.execute_batch(match durability {
+        Durability::Full => "PRAGMA synchronous=FULL",
+        Durability::Normal => "PRAGMA synchronous=NORMAL",
+    })?;
+    schema::ensure(conn)
+}
+
+/// Create the database file `0600` before SQLite does (its mode would follow the umask).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path).map(drop)
+}
+
+/// Directory `0700`, database and its `-wal`/`-shm` `0600`. Best effort.
+pub fn harden_permissions(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = home::set_mode(dir, 0o700);
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let p = sidecar(path, suffix);
+        if p.exists() {
+            let _ = home::set_mode(&p, 0o600);
+        }
+    }
+}
+
+/// Keep the WAL file when this connection closes.
+///
+/// After another process rotates the database, closing a connection to the old
+/// file would otherwise delete `audit.db-wal` by name: the live WAL of the new
+/// database. With a persistent WAL, SQLite never unlinks it.
+pub(crate) fn persist_wal(conn: &Connection) {
+    let mut on: std::ffi::c_int = 1;
+    // SAFETY: the handle is valid for the life of `conn`; the op reads one int.
+    unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+            (&raw mut on).cast(),
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! Reading rows back: one reader for the CLI, the TUI and the tests.
+//!
+//! A reader never creates or migrates a database: it opens read-only, reads the
+//! columns the table has (an old schema lacks the newer ones, a newer one may
+//! have columns we do not know), and reads any value leniently (a foreign
+//! process may have written a number where text belongs).
+
+use std::path::Path;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use serde::Serialize;
+
+use super::schema::{self, COLUMNS};
+
+/// One audit row as stored. Missing columns read as their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct AuditRow {
+    pub id: i64,
+    pub ts: String,
+    pub skill: String,
+    pub tool: String,
+    pub params: String,
+    pub result: String,
+    pub status: String,
+    pub duration_ms: i64,
+    pub agent: String,
+    pub workflow_id: String,
+    pub user: String,
+    pub risk_level: String,
+    pub rationale: String,
+    pub approved_by: String,
+    pub risk_tier: String,
+    pub surface: String,
+    pub correlation_id: String,
+    pub role: String,
+}
+
+/// A read-only view of one database file.
+pub struct Reader {
+    conn: Connection,
+    select: String,
+}
+
+/// Why a database could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// No file there (a reader never creates one).
+    Missing(std::path::PathBuf),
+    /// SQLite refused: not a database, locked, corrupt...
+    Sqlite(rusqlite::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Missing(p) => write!(f, "no audit database at {}", p.display()),
+            ReadError::Sqlite(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+impl From<rusqlite::Error> for ReadError {
+    fn from(e: rusqlite::Error) -> ReadError {
+        ReadError::Sqlite(e)
+    }
+}
+
+impl Reader {
+    /// Open `path` read-only. Fails if there is no file: readers never create one.
+    pub fn open(path: &Path) -> Result<Reader, ReadError> {
+        if !path.exists() {
+            return Err(ReadError::Missing(path.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_millis(
+            super::conn::BUSY_TIMEOUT_MS,
+        ))?;
+        let present = schema::existing_columns(&conn)?;
+        // Known column names only (constants), so the list is never user text.
+        let cols: Vec<String> = COLUMNS
+            .iter()
+            .map(|c| {
+                if present.iter().any(|p| p == c) {
+                    format!("\"{c}\"")
+                } else {
+                    "NULL".to_string()
+                }
+            })
+            .collect();
+        let select = format!("SELECT {} FROM audit_log", cols.join(", "));
+        Ok(Reader { conn, select })
+    }
+
+    /// Rows with `id > after`, oldest first, at most `limit`.
+    pub fn after(&self, after: i64, limit: usize) -> rusqlite::Result<Vec<AuditRow>> {
+        let sql = format!("{} WHERE id > ?1 ORDER BY id LIMIT ?2", self.select);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params![after, limit as i64], row_from)?;
+        rows.collect()
+    }
+
+    /// The newest `limit` rows, newest first (the Python CLI's order).
+    pub fn latest(&self, limit: usize) -> rusqlite::Result<Vec<AuditRow>> {
+        let sql = format!("{} ORDER BY id DESC LIMIT ?1", self.select);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([limit as i64], row_from)?;
+        rows.collect()
+    }
+
+    /// Number of rows.
+    pub fn count(&self) -> rusqlite::Result<i64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
+    }
+}
+
+/// Any stored value as text: a reader must show what is there, whatever its type.
+fn text(v: ValueRef<'_>) -> String {
+    match v {
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    let t = |i: usize| r.get_ref(i).map(text);
+    let or = |i: usize, default: &str| {
+        t(i).map(|s| {
+            if matches!(r.get_ref(i), Ok(ValueRef::Null)) {
+                default.to_string()
+            } else {
+                s
+            }
+        })
+    };
+    Ok(AuditRow {
+        id: r.get_ref(0)?.as_i64().unwrap_or_default(),
+        ts: t(1)?,
+        skill: t(2)?,
+        tool: t(3)?,
+        params: or(4, "{}")?,
+        result: or(5, "{}")?,
+        status: or(6, "ok")?,
+        duration_ms: match r.get_ref(7)? {
+            ValueRef::Integer(i) => i,
+            ValueRef::Real(f) => f as i64,
+            other => text(other).trim().parse().unwrap_or(0),
+        },
+        agent: or(8, "unknown")?,
+        workflow_id: t(9)?,
+        user: or(10, "unknown")?,
+        risk_level: or(11, "low")?,
+        rationale: t(12)?,
+        approved_by: t(13)?,
+        risk_tier: t(14)?,
+        surface: t(15)?,
+        correlation_id: t(16)?,
+        role: t(17)?,
+    })
+}
