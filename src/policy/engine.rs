@@ -48,8 +48,10 @@ impl PolicyEngine {
     /// An engine over `path` that reloads it when it changes (a watcher thread,
     /// with polling where file watching is unavailable).
     pub fn new(path: impl Into<PathBuf>) -> PolicyEngine {
+        let path = path.into();
+        let loaded = watch::fingerprint(&path);
         let engine = PolicyEngine::without_watching(path);
-        let watcher = watch::spawn(engine.shared.clone());
+        let watcher = watch::spawn(engine.shared.clone(), loaded);
         PolicyEngine {
             shared: engine.shared,
             _watcher: Some(watcher),

@@ -48,7 +48,7 @@ impl Drop for Watcher {
 
 /// What identifies one version of the file without reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Fingerprint {
+pub(crate) struct Fingerprint {
     ino: u64,
     dev: u64,
     len: u64,
@@ -56,7 +56,7 @@ struct Fingerprint {
     ctime_ns: i64,
 }
 
-fn fingerprint(path: &Path) -> Option<Fingerprint> {
+pub(crate) fn fingerprint(path: &Path) -> Option<Fingerprint> {
     let meta = std::fs::metadata(path).ok()?;
     #[cfg(unix)]
     let (ino, dev, ctime_ns) = {
@@ -78,7 +78,9 @@ fn fingerprint(path: &Path) -> Option<Fingerprint> {
     })
 }
 
-pub(crate) fn spawn(shared: Arc<Shared>) -> Watcher {
+/// Watch `shared.path`; `loaded` is the fingerprint taken *before* the rule set
+/// in force was read, so a change made while it was being read is not missed.
+pub(crate) fn spawn(shared: Arc<Shared>, loaded: Option<Fingerprint>) -> Watcher {
     let stop = Arc::new(AtomicBool::new(false));
     let weak = Arc::downgrade(&shared);
     let path = shared.path.clone();
@@ -86,7 +88,7 @@ pub(crate) fn spawn(shared: Arc<Shared>) -> Watcher {
     let stop2 = stop.clone();
     let thread = std::thread::Builder::new()
         .name("vmware-policy-rules-watch".into())
-        .spawn(move || run(path, weak, stop2))
+        .spawn(move || run(path, weak, stop2, loaded))
         .ok();
     Watcher { stop, thread }
 }
@@ -112,14 +114,14 @@ fn start_notifier(dir: &Path) -> Option<Notifier> {
     })
 }
 
-fn run(path: PathBuf, shared: Weak<Shared>, stop: Arc<AtomicBool>) {
+fn run(path: PathBuf, shared: Weak<Shared>, stop: Arc<AtomicBool>, loaded: Option<Fingerprint>) {
     let dir = path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let name = path.file_name().map(|n| n.to_os_string());
     let mut notifier = start_notifier(&dir);
-    let mut seen = fingerprint(&path);
+    let mut seen = loaded;
     let mut next_poll = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let interval = if notifier.is_some() {
