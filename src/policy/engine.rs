@@ -135,11 +135,19 @@ impl PolicyEngine {
 /// one (failing closed if it does not load), else the packaged baseline.
 pub fn load_rules(path: &Path) -> RuleSet {
     match std::fs::symlink_metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => RuleSet::from_bytes(
-            BASELINE.as_bytes(),
-            Path::new(BASELINE_NAME),
-            Source::PackagedDefault,
-        ),
+        // ENOTDIR: a parent is a file, so no rules file can be there (Python: `exists()` is false).
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            RuleSet::from_bytes(
+                BASELINE.as_bytes(),
+                Path::new(BASELINE_NAME),
+                Source::PackagedDefault,
+            )
+        }
         // Something is there (a dangling link or a loop included): fail closed if it cannot be read.
         _ => match read_bounded(path) {
             Ok(bytes) => RuleSet::from_bytes(&bytes, path, Source::User),
