@@ -182,26 +182,26 @@ impl Validator {
             return;
         }
         self.keys(doc, TOP_KEYS, "the rules file");
-        if let Some(deny) = doc.get("deny") {
-            self.deny(deny);
+        if let Some((key, deny)) = doc.entry("deny") {
+            self.deny(key, deny);
         }
         if let Some(w) = doc.get("maintenance_window") {
             self.window(w);
         }
-        if let Some(c) = doc.get("change_limits").filter(|c| c.truthy()) {
+        if let Some((key, _)) = doc.entry("change_limits").filter(|(_, c)| c.truthy()) {
             self.warn(
-                c.pos,
+                key.pos,
                 "change_limits is parsed but not enforced (neither here nor by the Python package)"
                     .into(),
             );
         }
     }
 
-    fn deny(&mut self, deny: &Node) {
+    fn deny(&mut self, key: &Node, deny: &Node) {
         let items = match &deny.value {
             Value::Seq(items) => items,
             Value::Null => {
-                self.error(deny.pos, "`deny:` is empty (null): the Python engine fails every call on it; write `deny: []` or list rules".into());
+                self.error(key.pos, "`deny:` is empty (null): the Python engine fails every call on it; write `deny: []` or list rules".into());
                 return;
             }
             _ if !deny.truthy() => return,

@@ -92,6 +92,17 @@ impl Node {
         }
     }
 
+    /// The key node and the value under string key `key` of a mapping.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        match &self.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| matches!(&k.value, Value::Str(s) if s == key))
+                .map(|(k, v)| (k.as_ref(), v.as_ref())),
+            _ => None,
+        }
+    }
+
     /// The value under string key `key` of a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
