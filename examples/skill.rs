@@ -198,5 +198,7 @@ fn main() {
     if let Some(audit) = guard.audit().filter(|a| a.lost_rows() > 0) {
         eprintln!("skill: {} audit row(s) lost (see above)", audit.lost_rows());
     }
+    // Close the audit log before exiting (`exit` runs no destructors).
+    drop(guard);
     std::process::exit(if denied { 1 } else { 0 });
 }

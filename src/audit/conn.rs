@@ -73,7 +73,11 @@ pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, St
 fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
     persist_wal(conn);
-    let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    // Switching the journal mode needs an exclusive lock: only when it is not WAL yet.
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    }
     conn.execute_batch(match durability {
         Durability::Full => "PRAGMA synchronous=FULL",
         Durability::Normal => "PRAGMA synchronous=NORMAL",

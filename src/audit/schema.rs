@@ -73,8 +73,13 @@ pub fn existing_columns(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 /// Create the table if missing and add the columns an older database lacks.
 /// Idempotent, and safe when another process migrates at the same moment.
 pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(CREATE_TABLE)?;
-    let existing = existing_columns(conn)?;
+    // Read first: a write lock is taken only when something must change, so a
+    // writer opening a database another process is busy with does not contend.
+    let mut existing = existing_columns(conn)?;
+    if existing.is_empty() {
+        conn.execute_batch(CREATE_TABLE)?;
+        existing = existing_columns(conn)?;
+    }
     for (name, decl) in MIGRATIONS {
         if existing.iter().any(|c| c == name) {
             continue;

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -238,7 +239,7 @@ impl Inner {
             .as_ref()
             .is_some_and(|o| current.is_none() || o.id != current)
         {
-            *slot = None;
+            retire(slot, &self.path);
         }
         if slot.is_none() {
             let conn = conn::open_writer(&self.path, self.opts.durability)?;
@@ -284,31 +285,55 @@ impl Inner {
         {
             let _ = writeln_err(&format!("vmware-policy: audit db rotation failed: {e}"));
         }
-        let mut last_err = String::new();
-        // A second try after re-initialising: a deleted or rotated file heals here.
-        for _ in 0..2 {
-            let open = match self.connection(&mut slot) {
-                Ok(o) => o,
-                Err(e) => {
-                    last_err = format!("cannot initialise: {e}");
-                    *slot = None;
-                    continue;
-                }
+        // Lock contention (another process creating, migrating or rotating the
+        // file) is retried within the busy budget; anything else gets one more
+        // try after re-initialising, which is how a deleted or rotated file heals.
+        let deadline = Instant::now() + Duration::from_millis(conn::BUSY_TIMEOUT_MS);
+        let mut other_failures = 0;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let e: String = match self.connection(&mut slot) {
+                Err(e) => format!("cannot initialise: {e}"),
+                Ok(open) => match insert_all(open, &self.path, batch) {
+                    Ok(Some(ids)) => return Ok(ids),
+                    Ok(None) => "the database was replaced while writing".to_string(),
+                    Err(e) => format!("write failed: {e}"),
+                },
             };
-            match insert_all(open, &self.path, batch) {
-                Ok(Some(ids)) => return Ok(ids),
-                Ok(None) => {
-                    // The path names another file now: reopen and write there.
-                    *slot = None;
-                    last_err = "the database was replaced while writing".into();
-                }
-                Err(e) => {
-                    last_err = format!("write failed: {e}");
-                    *slot = None;
+            retire(&mut slot, &self.path);
+            let contended = e.contains("locked") || e.contains("busy") || e.contains("replaced");
+            if contended && Instant::now() < deadline {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            } else {
+                other_failures += 1;
+                if other_failures > 1 {
+                    return Err(e);
                 }
             }
         }
-        Err(last_err)
+    }
+}
+
+/// Drop a connection; if the path no longer names its file (a rotation), first
+/// checkpoint what it committed into that file, the archive.
+fn retire(slot: &mut Option<Open>, path: &Path) {
+    if let Some(open) = slot.take()
+        && file_id(path).map(|(id, _)| id) != open.id
+    {
+        salvage(&open.conn);
+    }
+}
+
+/// Copy every committed frame of this connection's WAL into its database file
+/// (by its open descriptors, so into the archive after a rename).
+fn salvage(conn: &Connection) {
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        retire(&mut lock(&self.conn), &self.path);
     }
 }
 
@@ -362,6 +387,12 @@ fn insert_all(
     match result {
         Ok(ids) => {
             conn.execute_batch("COMMIT")?;
+            // Renamed (or its WAL unlinked) by another process's rotation between
+            // our checks and our commit: the rows may live only in a WAL nobody
+            // else can see. Checkpoint them into the archive now.
+            if file_id(path).map(|(id, _)| id) != open.id || !conn::sidecar(path, "-wal").exists() {
+                salvage(conn);
+            }
             Ok(Some(ids))
         }
         Err(e) => {
