@@ -1,1 +1,218 @@
-fn main() {}
+//! The hot paths, measured: a policy check against 100 deny rules, a guarded
+//! no-op with auditing off, a guarded no-op with its durable row beside one raw
+//! SQLite commit (WAL, synchronous FULL) on the same disk, and eight threads of
+//! guarded calls (group commit) beside eight threads committing one row each.
+//!
+//! `cargo bench --bench hot_paths`; `bench/python_core.py` measures the Python
+//! package the same way (`bench/core_vs_python.sh` runs both).
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rusqlite::Connection;
+use serde_json::json;
+use vmware_policy::audit::schema;
+use vmware_policy::{AuditEngine, Call, CallContext, Guard, PolicyEngine, Tool};
+
+/// 100 deny rules of the shapes operators write, none matching the probe call.
+pub fn hundred_rules() -> String {
+    let mut s = String::from("deny:\n");
+    for i in 0..100 {
+        match i % 4 {
+            0 => s.push_str(&format!("  - name: r{i}\n    operations: [\"delete_thing{i}_*\", \"*_op{i}\"]\n")),
+            1 => s.push_str(&format!(
+                "  - name: r{i}\n    operations: [\"create_x{i}\"]\n    environments: [\"prod-{i}\", \"production\"]\n"
+            )),
+            2 => s.push_str(&format!(
+                "  - name: r{i}\n    operations: [\"vm_*_{i}\"]\n    min_risk_level: high\n"
+            )),
+            _ => s.push_str(&format!("  - name: r{i}\n    operations: [\"reboot_[ab]{i}\"]\n    clients: [\"ci-*\"]\n")),
+        }
+    }
+    s
+}
+
+fn policy_check(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yaml");
+    std::fs::write(&path, hundred_rules()).unwrap();
+    let engine = PolicyEngine::new(&path);
+    let ctx = CallContext {
+        env: "production",
+        risk_level: "high",
+        ..CallContext::default()
+    };
+    assert_eq!(engine.check("list_vms", &ctx).rule, "default_allow");
+    c.bench_function("policy_check/100_rules_no_match", |b| {
+        b.iter(|| engine.check(black_box("list_vms"), black_box(&ctx)))
+    });
+    c.bench_function("policy_check/100_rules_last_matches", |b| {
+        b.iter(|| {
+            engine.check(
+                black_box("reboot_a99"),
+                &CallContext {
+                    client: Some("ci-7"),
+                    ..ctx.clone()
+                },
+            )
+        })
+    });
+}
+
+fn guarded_no_audit(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.yaml");
+    std::fs::write(&path, hundred_rules()).unwrap();
+    let guard = Guard::without_audit(PolicyEngine::new(&path));
+    let tool = Tool::new("nsx_security", "list_dfw_policies");
+    c.bench_function("guard/noop_auditing_off", |b| {
+        b.iter(|| {
+            guard.run(
+                &tool,
+                Call::new(json!({"limit": 10})).env("production"),
+                || Ok::<_, String>(black_box(1)),
+            )
+        })
+    });
+}
+
+fn raw_commit(conn: &Connection) {
+    conn.execute(
+        schema::INSERT,
+        rusqlite::params![
+            "2026-11-21T20:18:00.123456+00:00",
+            "nsx_security",
+            "list_dfw_policies",
+            "{\"limit\": 10}",
+            "1",
+            "ok",
+            0,
+            "unknown",
+            "",
+            "root",
+            "low",
+            "",
+            "",
+            "",
+            "",
+            "",
+            ""
+        ],
+    )
+    .unwrap();
+}
+
+fn open_raw(path: &std::path::Path) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .unwrap();
+    conn.execute_batch("PRAGMA synchronous=FULL").unwrap();
+    conn.execute_batch(schema::CREATE_TABLE).unwrap();
+    conn
+}
+
+fn durable(c: &mut Criterion) {
+    let mut g = c.benchmark_group("durable");
+    g.sample_size(50).measurement_time(Duration::from_secs(8));
+    let dir = tempfile::tempdir().unwrap();
+    let conn = open_raw(&dir.path().join("raw.db"));
+    g.bench_function("sqlite_one_row_commit_wal_full", |b| {
+        b.iter(|| raw_commit(&conn))
+    });
+    let guard = Guard::new(
+        PolicyEngine::new(dir.path().join("rules.yaml")),
+        AuditEngine::new(dir.path().join("audit.db")),
+    );
+    let tool = Tool::new("nsx_security", "list_dfw_policies");
+    let engine = AuditEngine::new(dir.path().join("engine.db"));
+    g.bench_function("audit_append_only", |b| {
+        b.iter(|| {
+            engine.append(vmware_policy::Record {
+                tool: "t".into(),
+                ..Default::default()
+            })
+        })
+    });
+    g.bench_function("guard_noop_with_durable_row", |b| {
+        b.iter(|| {
+            guard.run(
+                &tool,
+                Call::new(json!({"limit": 10})).env("production"),
+                || Ok::<_, String>(1),
+            )
+        })
+    });
+    g.finish();
+}
+
+const PER_THREAD: u64 = 200;
+
+fn eight_threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("eight_threads");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.throughput(Throughput::Elements(8 * PER_THREAD));
+    let dir = tempfile::tempdir().unwrap();
+    let raw_path = dir.path().join("raw.db");
+    drop(open_raw(&raw_path));
+    g.bench_function("one_commit_per_row", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..8 {
+                        s.spawn(|| {
+                            let conn = open_raw(&raw_path);
+                            for _ in 0..PER_THREAD {
+                                raw_commit(&conn);
+                            }
+                        });
+                    }
+                });
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    let guard = Arc::new(Guard::new(
+        PolicyEngine::new(dir.path().join("rules.yaml")),
+        AuditEngine::new(dir.path().join("audit.db")),
+    ));
+    let tool = Tool::new("nsx_security", "list_dfw_policies");
+    g.bench_function("guarded_calls_group_commit", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..8 {
+                        s.spawn(|| {
+                            for _ in 0..PER_THREAD {
+                                guard
+                                    .run(&tool, Call::new(json!({"limit": 10})), || {
+                                        Ok::<_, String>(1)
+                                    })
+                                    .unwrap();
+                            }
+                        });
+                    }
+                });
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    policy_check,
+    guarded_no_audit,
+    durable,
+    eight_threads
+);
+criterion_main!(benches);
