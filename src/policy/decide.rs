@@ -482,7 +482,7 @@ fn rule_matches<T: Trace>(
             CallerCond::Absent => {}
             CallerCond::MatchAll(why) => {
                 if T::ON {
-                    trace.note(name, StepOutcome::Invalid, format!("{why}"));
+                    trace.note(name, StepOutcome::Invalid, why.clone());
                 }
                 return Ok(true);
             }

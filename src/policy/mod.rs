@@ -6,6 +6,7 @@ pub mod fnmatch;
 pub mod rules;
 pub mod validate;
 mod watch;
+mod window;
 pub mod yaml;
 
 pub use decide::{CallContext, Decision, Explanation, Step, StepOutcome, policy_disabled};

@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use regex::RegexSet;
 
 use super::fnmatch;
+pub use super::window::Window;
+use super::window::compile_window;
 use super::yaml::{self, Node, Pos, Value};
 
 /// Ordered risk levels.
@@ -68,7 +70,7 @@ pub enum Body {
     },
     /// Loaded to nothing (empty, or a falsy value): everything allowed, rule `no_rules`.
     Empty,
-    Rules(Compiled),
+    Rules(Box<Compiled>),
 }
 
 /// A loaded, non-empty rule set.
@@ -160,23 +162,6 @@ pub enum CallerCond {
     Patterns {
         ids: Vec<usize>,
         invalid: Option<String>,
-    },
-}
-
-/// `maintenance_window:`.
-#[derive(Debug)]
-pub enum Window {
-    Absent,
-    /// Minutes since midnight UTC; both inclusive; start after end wraps midnight.
-    Valid {
-        start: i64,
-        end: i64,
-        start_text: String,
-        end_text: String,
-    },
-    Malformed {
-        repr: String,
-        why: String,
     },
 }
 
@@ -294,30 +279,6 @@ pub fn short_hash(bytes: &[u8]) -> String {
     format!("{:08x}", (h >> 32) ^ (h & 0xffff_ffff))
 }
 
-/// Python's `int()` of a string: surrounding whitespace, a sign, digits with
-/// single underscores between them.
-pub(crate) fn py_int(text: &str) -> Option<i64> {
-    let t = text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c));
-    let (neg, digits) = match t.as_bytes().first()? {
-        b'-' => (true, &t[1..]),
-        b'+' => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-    {
-        return None;
-    }
-    let cleaned: String = digits.chars().filter(|&c| c != '_').collect();
-    if !cleaned.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let v: i64 = cleaned.parse().ok()?;
-    Some(if neg { -v } else { v })
-}
-
 fn compile(doc: &Node) -> Result<Body, String> {
     if !doc.truthy() {
         return Ok(Body::Empty);
@@ -358,13 +319,13 @@ fn compile(doc: &Node) -> Result<Body, String> {
     };
     sets.build()
         .map_err(|e| format!("a pattern could not be compiled: {e}."))?;
-    Ok(Body::Rules(Compiled {
+    Ok(Body::Rules(Box::new(Compiled {
         deny_invalid,
         deny,
         window,
         change_limits: doc.get("change_limits").is_some_and(Node::truthy),
         sets,
-    }))
+    })))
 }
 
 fn compile_rule(index: usize, node: &Node, sets: &mut PatternSets) -> DenyRule {
@@ -495,57 +456,6 @@ fn min_risk(v: &Node) -> MinRisk {
     }
 }
 
-/// Parse one end of the window as Python does: `str(value).split(":")` into
-/// exactly two `int()`s.
-fn window_end(v: Option<&Node>, default: &str) -> Result<i64, String> {
-    let text = match v {
-        None => default.to_string(),
-        Some(n) => match n.as_str() {
-            Some(s) => s.to_string(),
-            None => {
-                return Err(match &n.plain {
-                    Some(raw) => format!(
-                        "`{raw}` is read as a {} by YAML 1.1 (quote it: \"{raw}\")",
-                        n.kind()
-                    ),
-                    None => format!("{} is a {}, not an \"HH:MM\" string", n.py_repr(), n.kind()),
-                });
-            }
-        },
-    };
-    let parts: Vec<&str> = text.split(':').collect();
-    match parts.as_slice() {
-        [h, m] => match (py_int(h), py_int(m)) {
-            (Some(h), Some(m)) => Ok(h * 60 + m),
-            _ => Err(format!("'{text}' is not HH:MM")),
-        },
-        _ => Err(format!("'{text}' is not HH:MM")),
-    }
-}
-
-fn compile_window(w: &Node) -> Window {
-    if !matches!(w.value, Value::Map(_)) {
-        return Window::Malformed {
-            repr: w.py_repr(),
-            why: format!("it is a {}, not a mapping with start and end", w.kind()),
-        };
-    }
-    let start = window_end(w.get("start"), "22:00");
-    let end = window_end(w.get("end"), "06:00");
-    match (start, end) {
-        (Ok(start), Ok(end)) => Window::Valid {
-            start,
-            end,
-            start_text: w.get("start").map_or_else(|| "?".into(), Node::py_str),
-            end_text: w.get("end").map_or_else(|| "?".into(), Node::py_str),
-        },
-        (Err(why), _) | (_, Err(why)) => Window::Malformed {
-            repr: w.py_repr(),
-            why,
-        },
-    }
-}
-
 impl PatternSets {
     fn build(&mut self) -> Result<(), regex::Error> {
         fn set(patterns: &[String]) -> Result<Option<RegexSet>, regex::Error> {
@@ -562,33 +472,12 @@ impl PatternSets {
     }
 }
 
-impl Window {
-    /// Whether `minute` (minutes since midnight UTC) is inside a valid window.
-    pub fn contains(start: i64, end: i64, minute: i64) -> bool {
-        if start <= end {
-            start <= minute && minute <= end
-        } else {
-            minute >= start || minute <= end
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn compile_text(text: &str) -> RuleSet {
         RuleSet::from_bytes(text.as_bytes(), Path::new("/x/rules.yaml"), Source::User)
-    }
-
-    #[test]
-    fn python_int_parsing() {
-        assert_eq!(py_int(" 22"), Some(22));
-        assert_eq!(py_int("+0_7"), Some(7));
-        assert_eq!(py_int("-1"), Some(-1));
-        assert_eq!(py_int("2__2"), None);
-        assert_eq!(py_int(""), None);
-        assert_eq!(py_int("1.5"), None);
     }
 
     #[test]
@@ -608,19 +497,5 @@ mod tests {
             reason.contains("UTF-8") && reason.contains("line 1, column 8"),
             "{reason}"
         );
-    }
-
-    #[test]
-    fn window_reads_like_python() {
-        let rs = compile_text("maintenance_window: {start: 22:00, end: '06:00'}\n");
-        let Body::Rules(c) = &rs.body else { panic!() };
-        assert!(matches!(&c.window, Window::Malformed { why, .. } if why.contains("quote it")));
-        let rs = compile_text("maintenance_window: {start: '22:00'}\n");
-        let Body::Rules(c) = &rs.body else { panic!() };
-        assert!(
-            matches!(&c.window, Window::Valid { start: 1320, end: 360, end_text, .. } if end_text == "?")
-        );
-        assert!(Window::contains(1320, 360, 0) && Window::contains(1320, 360, 360));
-        assert!(!Window::contains(1320, 360, 361) && Window::contains(60, 120, 120));
     }
 }

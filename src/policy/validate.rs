@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::rules::{RISK_LEVELS, py_int};
+use super::rules::RISK_LEVELS;
+use super::window::py_int;
 use super::yaml::{self, Node, Pos, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -226,10 +227,10 @@ impl Validator {
                     ),
                 ),
                 Some(n) => {
-                    if let Some(name) = self.expect_str(n, "name") {
-                        if let Some(first) = names.insert(name.to_string(), n.pos.line) {
-                            self.warn(n.pos, format!("rule name '{name}' is already used at line {first}; denials cannot be told apart"));
-                        }
+                    if let Some(name) = self.expect_str(n, "name")
+                        && let Some(first) = names.insert(name.to_string(), n.pos.line)
+                    {
+                        self.warn(n.pos, format!("rule name '{name}' is already used at line {first}; denials cannot be told apart"));
                     }
                 }
             }
@@ -244,26 +245,29 @@ impl Validator {
                     self.callers(v, field);
                 }
             }
-            if let Some(r) = rule.get("min_risk_level").filter(|r| r.truthy()) {
-                if let Some(level) = self.expect_str(r, "min_risk_level") {
-                    if !RISK_LEVELS.contains(&level) {
-                        let normalised = level.trim().to_lowercase();
-                        let msg = if RISK_LEVELS.contains(&normalised.as_str()) {
-                            format!("min_risk_level '{level}' should be written '{normalised}'")
-                        } else {
-                            let hint = did_you_mean(&normalised, &RISK_LEVELS)
-                                .map(|s| format!(" (did you mean '{s}'?)"))
-                                .unwrap_or_default();
-                            format!(
-                                "unknown min_risk_level '{level}'{hint}: expected one of low, medium, high, critical; the engine applies the rule to every level"
-                            )
-                        };
-                        self.error(r.pos, msg);
-                    }
+            if let Some(r) = rule.get("min_risk_level").filter(|r| r.truthy())
+                && let Some(level) = self.expect_str(r, "min_risk_level")
+                && !RISK_LEVELS.contains(&level)
+            {
+                {
+                    let normalised = level.trim().to_lowercase();
+                    let msg = if RISK_LEVELS.contains(&normalised.as_str()) {
+                        format!("min_risk_level '{level}' should be written '{normalised}'")
+                    } else {
+                        let hint = did_you_mean(&normalised, &RISK_LEVELS)
+                            .map(|s| format!(" (did you mean '{s}'?)"))
+                            .unwrap_or_default();
+                        format!(
+                            "unknown min_risk_level '{level}'{hint}: expected one of low, medium, high, critical; the engine applies the rule to every level"
+                        )
+                    };
+                    self.error(r.pos, msg);
                 }
             }
-            if let Some(r) = rule.get("reason") {
-                if r.as_str().is_none() {
+            if let Some(r) = rule.get("reason")
+                && r.as_str().is_none()
+            {
+                {
                     self.warn(
                         r.pos,
                         format!(

@@ -156,7 +156,7 @@ fn run(path: PathBuf, shared: Weak<Shared>, stop: Arc<AtomicBool>, loaded: Optio
                 notifier = start_notifier(&dir);
             }
         }
-        if !relevant && !(poll_due && fingerprint(&path) != seen) {
+        if !(relevant || poll_due && fingerprint(&path) != seen) {
             continue;
         }
         let Some(shared) = shared.upgrade() else {

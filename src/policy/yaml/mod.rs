@@ -32,6 +32,9 @@ pub struct Pos {
     pub column: usize,
 }
 
+/// The entries of a mapping, keys unique, in first-seen order.
+pub type Entries = Vec<(Rc<Node>, Rc<Node>)>;
+
 /// A loaded value, typed as PyYAML types it.
 #[derive(Debug, Clone)]
 pub enum Value {
@@ -43,7 +46,7 @@ pub enum Value {
     /// A YAML 1.1 timestamp (PyYAML gives a `datetime`); kept as its text.
     Timestamp(String),
     Seq(Vec<Rc<Node>>),
-    Map(Vec<(Rc<Node>, Rc<Node>)>),
+    Map(Entries),
 }
 
 /// A value with where it was written.
@@ -206,7 +209,7 @@ enum Frame {
     Map {
         anchor: usize,
         pos: Pos,
-        entries: Vec<(Rc<Node>, Rc<Node>)>,
+        entries: Entries,
         key: Option<Rc<Node>>,
     },
 }
@@ -399,11 +402,9 @@ fn check_collection_tag(tag: Option<&Tag>, expected: &str, pos: Pos) -> Result<(
 
 /// Apply `<<` merges and make keys unique (last value wins, first position kept),
 /// as PyYAML's `flatten_mapping` and dict construction do.
-fn flatten_mapping(
-    entries: Vec<(Rc<Node>, Rc<Node>)>,
-) -> Result<Vec<(Rc<Node>, Rc<Node>)>, LoadError> {
-    let mut merged: Vec<(Rc<Node>, Rc<Node>)> = Vec::new();
-    let mut own: Vec<(Rc<Node>, Rc<Node>)> = Vec::with_capacity(entries.len());
+fn flatten_mapping(entries: Entries) -> Result<Entries, LoadError> {
+    let mut merged: Entries = Vec::new();
+    let mut own: Entries = Vec::with_capacity(entries.len());
     for (k, v) in entries {
         if matches!(&k.value, Value::Str(s) if s == MERGE_KEY) {
             match &v.value {
@@ -443,7 +444,7 @@ fn flatten_mapping(
         }
     }
     merged.extend(own);
-    let mut out: Vec<(Rc<Node>, Rc<Node>)> = Vec::with_capacity(merged.len());
+    let mut out: Entries = Vec::with_capacity(merged.len());
     for (k, v) in merged {
         if matches!(k.value, Value::Seq(_) | Value::Map(_)) {
             return Err(err(

@@ -144,10 +144,7 @@ fn construct_int(text: &str) -> Option<Value> {
         i128::from_str_radix(digits, 8).ok()?
     } else if digits.contains(':') {
         digits.split(':').try_fold(0i128, |acc, part| {
-            Some(
-                acc.checked_mul(60)?
-                    .checked_add(part.parse::<i128>().ok()?)?,
-            )
+            acc.checked_mul(60)?.checked_add(part.parse::<i128>().ok()?)
         })?
     } else {
         digits.parse::<i128>().ok()?

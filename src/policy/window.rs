@@ -1,0 +1,142 @@
+//! `maintenance_window:`, read as the Python engine reads it: `str(value)`
+//! split at `:` into exactly two Python `int()`s, UTC, both ends inclusive.
+
+use super::yaml::{Node, Value};
+
+/// `maintenance_window:`.
+#[derive(Debug)]
+pub enum Window {
+    Absent,
+    /// Minutes since midnight UTC; both inclusive; start after end wraps midnight.
+    Valid {
+        start: i64,
+        end: i64,
+        start_text: String,
+        end_text: String,
+    },
+    Malformed {
+        repr: String,
+        why: String,
+    },
+}
+
+impl Window {
+    /// Whether `minute` (minutes since midnight UTC) is inside a valid window.
+    pub fn contains(start: i64, end: i64, minute: i64) -> bool {
+        if start <= end {
+            start <= minute && minute <= end
+        } else {
+            minute >= start || minute <= end
+        }
+    }
+}
+
+/// Python's `int()` of a string: surrounding whitespace, a sign, digits with
+/// single underscores between them.
+pub(crate) fn py_int(text: &str) -> Option<i64> {
+    let t = text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c));
+    let (neg, digits) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return None;
+    }
+    let cleaned: String = digits.chars().filter(|&c| c != '_').collect();
+    if !cleaned.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v: i64 = cleaned.parse().ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// Parse one end of the window as Python does: `str(value).split(":")` into
+/// exactly two `int()`s.
+fn window_end(v: Option<&Node>, default: &str) -> Result<i64, String> {
+    let text = match v {
+        None => default.to_string(),
+        Some(n) => match n.as_str() {
+            Some(s) => s.to_string(),
+            None => {
+                return Err(match &n.plain {
+                    Some(raw) => format!(
+                        "`{raw}` is read as a {} by YAML 1.1 (quote it: \"{raw}\")",
+                        n.kind()
+                    ),
+                    None => format!("{} is a {}, not an \"HH:MM\" string", n.py_repr(), n.kind()),
+                });
+            }
+        },
+    };
+    let parts: Vec<&str> = text.split(':').collect();
+    match parts.as_slice() {
+        [h, m] => match (py_int(h), py_int(m)) {
+            (Some(h), Some(m)) => Ok(h * 60 + m),
+            _ => Err(format!("'{text}' is not HH:MM")),
+        },
+        _ => Err(format!("'{text}' is not HH:MM")),
+    }
+}
+
+pub(crate) fn compile_window(w: &Node) -> Window {
+    if !matches!(w.value, Value::Map(_)) {
+        return Window::Malformed {
+            repr: w.py_repr(),
+            why: format!("it is a {}, not a mapping with start and end", w.kind()),
+        };
+    }
+    let start = window_end(w.get("start"), "22:00");
+    let end = window_end(w.get("end"), "06:00");
+    match (start, end) {
+        (Ok(start), Ok(end)) => Window::Valid {
+            start,
+            end,
+            start_text: w.get("start").map_or_else(|| "?".into(), Node::py_str),
+            end_text: w.get("end").map_or_else(|| "?".into(), Node::py_str),
+        },
+        (Err(why), _) | (_, Err(why)) => Window::Malformed {
+            repr: w.py_repr(),
+            why,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::rules::{Body, RuleSet, Source};
+    use std::path::Path;
+
+    fn compile_text(text: &str) -> RuleSet {
+        RuleSet::from_bytes(text.as_bytes(), Path::new("/x/rules.yaml"), Source::User)
+    }
+
+    #[test]
+    fn python_int_parsing() {
+        assert_eq!(py_int(" 22"), Some(22));
+        assert_eq!(py_int("+0_7"), Some(7));
+        assert_eq!(py_int("-1"), Some(-1));
+        assert_eq!(py_int("2__2"), None);
+        assert_eq!(py_int(""), None);
+        assert_eq!(py_int("1.5"), None);
+    }
+
+    #[test]
+    fn window_reads_like_python() {
+        let rs = compile_text("maintenance_window: {start: 22:00, end: '06:00'}\n");
+        let Body::Rules(c) = &rs.body else { panic!() };
+        assert!(matches!(&c.window, Window::Malformed { why, .. } if why.contains("quote it")));
+        let rs = compile_text("maintenance_window: {start: '22:00'}\n");
+        let Body::Rules(c) = &rs.body else { panic!() };
+        assert!(
+            matches!(&c.window, Window::Valid { start: 1320, end: 360, end_text, .. } if end_text == "?")
+        );
+        assert!(Window::contains(1320, 360, 0) && Window::contains(1320, 360, 360));
+        assert!(!Window::contains(1320, 360, 361) && Window::contains(60, 120, 120));
+    }
+}
