@@ -540,3 +540,19 @@ deny:
     assert_eq!(outcome("critical").unwrap().0, StepOutcome::Matched);
     assert_eq!(outcome("later").unwrap().0, StepOutcome::NotReached);
 }
+
+#[test]
+fn a_huge_rules_file_is_refused_with_a_clear_reason_and_fails_closed() {
+    let home = Home::new();
+    let mut text = String::from("deny:\n");
+    while text.len() < 6 * 1024 * 1024 {
+        text.push_str("  - name: padding\n    operations: [never_called_tool]\n");
+    }
+    home.write_rules(&text);
+    let e = PolicyEngine::without_watching(home.rules());
+    let d = case("list_vms").against(&e);
+    assert_eq!((d.allowed, d.rule.as_str()), (false, "rules_unreadable"));
+    assert!(d.reason.contains("larger than"), "{}", d.reason);
+    let diags = vmware_policy::policy::validate(&text);
+    assert!(diags.iter().any(|x| x.message.contains("limited to")), "{diags:?}");
+}
