@@ -150,6 +150,21 @@ fn durable(c: &mut Criterion) {
 
 const PER_THREAD: u64 = 200;
 
+/// Total time of `iters` rounds of eight threads each running `per_thread` `PER_THREAD` times.
+fn time_eight(iters: u64, per_thread: impl Fn() + Sync) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(&per_thread);
+            }
+        });
+        total += start.elapsed();
+    }
+    total
+}
+
 fn eight_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("eight_threads");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
@@ -159,22 +174,12 @@ fn eight_threads(c: &mut Criterion) {
     drop(open_raw(&raw_path));
     g.bench_function("one_commit_per_row", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let start = Instant::now();
-                std::thread::scope(|s| {
-                    for _ in 0..8 {
-                        s.spawn(|| {
-                            let conn = open_raw(&raw_path);
-                            for _ in 0..PER_THREAD {
-                                raw_commit(&conn);
-                            }
-                        });
-                    }
-                });
-                total += start.elapsed();
-            }
-            total
+            time_eight(iters, || {
+                let conn = open_raw(&raw_path);
+                for _ in 0..PER_THREAD {
+                    raw_commit(&conn);
+                }
+            })
         })
     });
     let guard = Arc::new(Guard::new(
@@ -184,25 +189,15 @@ fn eight_threads(c: &mut Criterion) {
     let tool = Tool::new("nsx_security", "list_dfw_policies");
     g.bench_function("guarded_calls_group_commit", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let start = Instant::now();
-                std::thread::scope(|s| {
-                    for _ in 0..8 {
-                        s.spawn(|| {
-                            for _ in 0..PER_THREAD {
-                                guard
-                                    .run(&tool, Call::new(json!({"limit": 10})), || {
-                                        Ok::<_, String>(1)
-                                    })
-                                    .unwrap();
-                            }
-                        });
-                    }
-                });
-                total += start.elapsed();
-            }
-            total
+            time_eight(iters, || {
+                for _ in 0..PER_THREAD {
+                    guard
+                        .run(&tool, Call::new(json!({"limit": 10})), || {
+                            Ok::<_, String>(1)
+                        })
+                        .unwrap();
+                }
+            })
         })
     });
     g.finish();

@@ -7,9 +7,9 @@ use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{Home, skill, skill_cmd};
+use common::{Home, all_rows, skill, skill_cmd};
 use rusqlite::Connection;
-use vmware_policy::audit::{AuditRow, Reader, rotate, schema};
+use vmware_policy::audit::{Reader, rotate, schema};
 use vmware_policy::{Appended, AuditEngine, AuditOptions, Record};
 
 fn record(tool: &str, params: &str) -> Record {
@@ -23,16 +23,6 @@ fn record(tool: &str, params: &str) -> Record {
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-}
-
-fn all_rows(db: &Path) -> Vec<AuditRow> {
-    let mut files = rotate::archives(db);
-    files.push(db.to_path_buf());
-    files
-        .iter()
-        .filter(|p| p.exists())
-        .flat_map(|p| Reader::open(p).unwrap().after(0, usize::MAX >> 1).unwrap())
-        .collect()
 }
 
 #[test]

@@ -554,5 +554,8 @@ fn a_huge_rules_file_is_refused_with_a_clear_reason_and_fails_closed() {
     assert_eq!((d.allowed, d.rule.as_str()), (false, "rules_unreadable"));
     assert!(d.reason.contains("larger than"), "{}", d.reason);
     let diags = vmware_policy::policy::validate(&text);
-    assert!(diags.iter().any(|x| x.message.contains("limited to")), "{diags:?}");
+    assert!(
+        diags.iter().any(|x| x.message.contains("limited to")),
+        "{diags:?}"
+    );
 }

@@ -7,23 +7,13 @@ mod common;
 use std::collections::HashSet;
 
 use chrono::{Duration, Timelike, Utc};
-use common::{Home, python_cli, python_cmd, run_python, skill, skill_cmd};
+use common::{Home, all_rows, python_cli, python_cmd, run_python, skill, skill_cmd};
 use serde_json::{Value, json};
 use vmware_policy::audit::{AuditRow, Reader, rotate};
 use vmware_policy::{CallContext, PolicyEngine};
 
 fn row_as_json(r: &AuditRow) -> Value {
     serde_json::to_value(r).unwrap()
-}
-
-fn all_rows(db: &std::path::Path) -> Vec<AuditRow> {
-    let mut files = rotate::archives(db);
-    files.push(db.to_path_buf());
-    files
-        .iter()
-        .filter(|p| p.exists())
-        .flat_map(|p| Reader::open(p).unwrap().after(0, 1 << 40).unwrap())
-        .collect()
 }
 
 #[test]

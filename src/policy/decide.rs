@@ -381,21 +381,34 @@ fn rule_matches<T: Trace>(
     trace: &mut T,
     name: &str,
 ) -> Result<bool, String> {
-    let no = |trace: &mut T, detail: String| {
-        trace.note(name, StepOutcome::NotMatched, detail);
+    // Why a condition did not hold; formatted only when explaining.
+    let no = |trace: &mut T, detail: &dyn Fn() -> String| {
+        if T::ON {
+            trace.note(name, StepOutcome::NotMatched, detail());
+        }
         Ok(false)
+    };
+    // A pattern condition none of whose patterns matched: Python raises on an
+    // item it cannot match (`invalid`), which makes the rule apply; else no match.
+    let unmatched = |trace: &mut T,
+                     invalid: &Option<String>,
+                     ids: &[usize],
+                     patterns: &[String],
+                     what: &dyn Fn() -> String| {
+        if let Some(why) = invalid {
+            return Err(why.clone());
+        }
+        no(trace, &|| {
+            let pats: Vec<&str> = ids.iter().map(|&i| patterns[i].as_str()).collect();
+            format!("{} matches none of {pats:?}", what())
+        })
     };
     match &cond.operations {
         PatternCond::Absent => {}
         PatternCond::Never => {
-            return if T::ON {
-                no(
-                    trace,
-                    "`operations` is empty: the rule matches no operation".into(),
-                )
-            } else {
-                Ok(false)
-            };
+            return no(trace, &|| {
+                "`operations` is empty: the rule matches no operation".into()
+            });
         }
         PatternCond::Invalid(why) => return Err(why.clone()),
         PatternCond::Patterns { ids, invalid } => {
@@ -409,32 +422,19 @@ fn rule_matches<T: Trace>(
                 }
             });
             if !hits.any(ids) {
-                if let Some(why) = invalid {
-                    return Err(why.clone());
-                }
-                return if T::ON {
-                    let pats: Vec<&str> = ids
-                        .iter()
-                        .map(|&i| c.sets.op_patterns[i].as_str())
-                        .collect();
-                    no(
-                        trace,
-                        format!("operation '{operation}' matches none of {pats:?}"),
-                    )
-                } else {
-                    Ok(false)
-                };
+                return unmatched(trace, invalid, ids, &c.sets.op_patterns, &|| {
+                    format!("operation '{operation}'")
+                });
             }
         }
     }
     match &cond.environments {
         PatternCond::Absent | PatternCond::Never => {}
         _ if call.env.is_empty() => {
-            return if T::ON {
-                no(trace, "the rule is scoped to environments and the call's target has no environment label".into())
-            } else {
-                Ok(false)
-            };
+            return no(trace, &|| {
+                "the rule is scoped to environments and the call's target has no environment label"
+                    .into()
+            });
         }
         PatternCond::Invalid(why) => return Err(why.clone()),
         PatternCond::Patterns { ids, invalid } => {
@@ -442,21 +442,9 @@ fn rule_matches<T: Trace>(
                 .envs
                 .get_or_insert_with(|| Hits::of(c.sets.envs.as_ref(), &[call.env]));
             if !hits.any(ids) {
-                if let Some(why) = invalid {
-                    return Err(why.clone());
-                }
-                return if T::ON {
-                    let pats: Vec<&str> = ids
-                        .iter()
-                        .map(|&i| c.sets.env_patterns[i].as_str())
-                        .collect();
-                    no(
-                        trace,
-                        format!("environment '{}' matches none of {pats:?}", call.env),
-                    )
-                } else {
-                    Ok(false)
-                };
+                return unmatched(trace, invalid, ids, &c.sets.env_patterns, &|| {
+                    format!("environment '{}'", call.env)
+                });
             }
         }
     }
@@ -488,28 +476,14 @@ fn rule_matches<T: Trace>(
             }
             CallerCond::Patterns { ids, invalid } => {
                 let Some(who) = who.filter(|w| !w.is_empty()) else {
-                    return if T::ON {
-                        no(
-                            trace,
-                            format!(
-                                "the rule lists {field} and this is a local call (no {field} name)"
-                            ),
-                        )
-                    } else {
-                        Ok(false)
-                    };
+                    return no(trace, &|| {
+                        format!("the rule lists {field} and this is a local call (no {field} name)")
+                    });
                 };
-                let hits = slot.get_or_insert_with(|| Hits::of(set, &[who]));
-                if !hits.any(ids) {
-                    if let Some(why) = invalid {
-                        return Err(why.clone());
-                    }
-                    return if T::ON {
-                        let pats: Vec<&str> = ids.iter().map(|&i| patterns[i].as_str()).collect();
-                        no(trace, format!("{field} '{who}' matches none of {pats:?}"))
-                    } else {
-                        Ok(false)
-                    };
+                if !slot.get_or_insert_with(|| Hits::of(set, &[who])).any(ids) {
+                    return unmatched(trace, invalid, ids, patterns, &|| {
+                        format!("{field} '{who}'")
+                    });
                 }
             }
         }
@@ -517,17 +491,12 @@ fn rule_matches<T: Trace>(
     if let Some(min) = &cond.min_risk
         && risk_index(call.risk_level) < min.index
     {
-        return if T::ON {
-            no(
-                trace,
-                format!(
-                    "risk '{}' is below min_risk_level '{}'",
-                    call.risk_level, RISK_LEVELS[min.index]
-                ),
+        return no(trace, &|| {
+            format!(
+                "risk '{}' is below min_risk_level '{}'",
+                call.risk_level, RISK_LEVELS[min.index]
             )
-        } else {
-            Ok(false)
-        };
+        });
     }
     Ok(true)
 }

@@ -255,7 +255,8 @@ fn unreadable_reason(path: &Path, detail: &str) -> String {
     )
 }
 
-fn line_col_of_byte(bytes: &[u8], at: usize) -> (usize, usize) {
+/// The 1-based line and column (in characters) of byte `at`.
+pub(crate) fn line_col_of_byte(bytes: &[u8], at: usize) -> (usize, usize) {
     let before = &bytes[..at.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = before
@@ -374,21 +375,39 @@ fn add_pattern(patterns: &mut Vec<String>, ids: &mut Vec<usize>, p: &str) {
     patterns.push(p.to_string());
 }
 
+/// Add each string item as a pattern. Returns what describes the first item that
+/// is not a string (Python raises on it when it gets that far).
+fn add_items<'a>(
+    items: impl Iterator<Item = &'a Node>,
+    field: &str,
+    patterns: &mut Vec<String>,
+    ids: &mut Vec<usize>,
+) -> Option<String> {
+    let mut invalid = None;
+    for n in items {
+        match n.as_str() {
+            Some(s) => add_pattern(patterns, ids, s),
+            None => {
+                invalid.get_or_insert_with(|| {
+                    format!("`{field}` has a {} item at line {}", n.kind(), n.pos.line)
+                });
+            }
+        }
+    }
+    invalid
+}
+
 /// A truthy `operations:` or `environments:` value, iterated as Python iterates it.
 fn pattern_cond(v: &Node, field: &str, patterns: &mut Vec<String>) -> PatternCond {
     let mut ids = Vec::new();
-    let mut invalid = None;
-    let mut item = |n: &Node, ids: &mut Vec<usize>| match n.as_str() {
-        Some(s) => add_pattern(patterns, ids, s),
-        None => {
-            invalid.get_or_insert_with(|| {
-                format!("`{field}` has a {} item at line {}", n.kind(), n.pos.line)
-            });
-        }
-    };
-    match &v.value {
-        Value::Seq(items) => items.iter().for_each(|n| item(n, &mut ids)),
-        Value::Map(entries) => entries.iter().for_each(|(k, _)| item(k, &mut ids)),
+    let invalid = match &v.value {
+        Value::Seq(items) => add_items(items.iter().map(|n| n.as_ref()), field, patterns, &mut ids),
+        Value::Map(entries) => add_items(
+            entries.iter().map(|(k, _)| k.as_ref()),
+            field,
+            patterns,
+            &mut ids,
+        ),
         Value::Str(s) => {
             // Python iterates a string letter by letter; we also take it whole,
             // which can only deny more.
@@ -396,6 +415,7 @@ fn pattern_cond(v: &Node, field: &str, patterns: &mut Vec<String>) -> PatternCon
                 add_pattern(patterns, &mut ids, c.encode_utf8(&mut [0; 4]));
             }
             add_pattern(patterns, &mut ids, s);
+            None
         }
         _ => {
             return PatternCond::Invalid(format!(
@@ -404,7 +424,7 @@ fn pattern_cond(v: &Node, field: &str, patterns: &mut Vec<String>) -> PatternCon
                 v.kind()
             ));
         }
-    }
+    };
     PatternCond::Patterns { ids, invalid }
 }
 
@@ -413,22 +433,13 @@ fn caller_cond(v: Option<&Node>, field: &str, patterns: &mut Vec<String>) -> Cal
         return CallerCond::Absent;
     };
     let mut ids = Vec::new();
-    let mut invalid = None;
-    match &v.value {
+    let invalid = match &v.value {
         // A string is one name (`clients: ""` included: Python makes it `[""]`).
-        Value::Str(s) => add_pattern(patterns, &mut ids, s),
-        Value::Seq(items) => {
-            for n in items {
-                match n.as_str() {
-                    Some(s) => add_pattern(patterns, &mut ids, s),
-                    None => {
-                        invalid.get_or_insert_with(|| {
-                            format!("`{field}` has a {} item at line {}", n.kind(), n.pos.line)
-                        });
-                    }
-                }
-            }
+        Value::Str(s) => {
+            add_pattern(patterns, &mut ids, s);
+            None
         }
+        Value::Seq(items) => add_items(items.iter().map(|n| n.as_ref()), field, patterns, &mut ids),
         _ => {
             return CallerCond::MatchAll(format!(
                 "`{field}` at line {} is a {}, which Python reads as matching every call",
@@ -436,7 +447,7 @@ fn caller_cond(v: Option<&Node>, field: &str, patterns: &mut Vec<String>) -> Cal
                 v.kind()
             ));
         }
-    }
+    };
     CallerCond::Patterns { ids, invalid }
 }
 

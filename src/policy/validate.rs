@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::rules::RISK_LEVELS;
+use super::rules::{RISK_LEVELS, line_col_of_byte};
 use super::window::py_int;
 use super::yaml::{self, Node, Pos, Value};
 
@@ -56,12 +56,7 @@ pub fn validate_bytes(bytes: &[u8]) -> Vec<Diagnostic> {
         Ok(text) => validate(text),
         Err(e) => {
             let at = e.valid_up_to();
-            let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-            let start = bytes[..at]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |p| p + 1);
-            let column = String::from_utf8_lossy(&bytes[start..at]).chars().count() + 1;
+            let (line, column) = line_col_of_byte(bytes, at);
             vec![Diagnostic {
                 severity: Severity::Error,
                 line,

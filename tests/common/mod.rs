@@ -173,3 +173,19 @@ pub fn python_cli(home: &Path, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("utf8")
 }
+
+/// Every row of the live database and its archives, archives first (oldest first).
+pub fn all_rows(db: &Path) -> Vec<vmware_policy::audit::AuditRow> {
+    let mut files = vmware_policy::audit::rotate::archives(db);
+    files.push(db.to_path_buf());
+    files
+        .iter()
+        .filter(|p| p.exists())
+        .flat_map(|p| {
+            vmware_policy::audit::Reader::open(p)
+                .unwrap()
+                .after(0, 1 << 40)
+                .unwrap()
+        })
+        .collect()
+}
