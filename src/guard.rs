@@ -44,6 +44,13 @@ impl Tool {
             aliases: Vec::new(),
         }
     }
+    /// A tool whose skill is named from a module path, as the Python family names
+    /// it: `Tool::in_module(module_path!(), "list_segments")` in crate
+    /// `vmware_nsx_security` belongs to skill `nsx_security`.
+    pub fn in_module(module: &str, name: &str) -> Tool {
+        Tool::new(&identity::skill_name(module), name)
+    }
+
     pub fn risk(mut self, level: &str) -> Tool {
         self.risk_level = level.into();
         self

@@ -295,3 +295,12 @@ fn auditing_off_runs_the_tool_with_policy_and_writes_nothing() {
     ));
     assert!(!home.db().exists());
 }
+
+#[test]
+fn a_tool_declared_in_a_module_gets_the_family_skill_name() {
+    assert_eq!(
+        Tool::in_module("vmware_nsx_security::tools", "x").skill,
+        "nsx_security"
+    );
+    assert_eq!(Tool::in_module("my_crate::tools", "x").skill, "unknown");
+}
