@@ -82,7 +82,8 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
         Durability::Full => "PRAGMA synchronous=FULL",
         Durability::Normal => "PRAGMA synchronous=NORMAL",
     })?;
-    schema::ensure(conn)
+    schema::ensure(conn)?;
+    schema::ensure_derived(conn, true)
 }
 
 /// Create the database file `0600` before SQLite does (its mode would follow the umask).

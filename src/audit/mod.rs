@@ -2,13 +2,20 @@
 //! Python family.
 
 pub mod conn;
+pub mod filter;
 pub mod format;
+pub mod generate;
+pub mod history;
 pub mod query;
 pub mod rotate;
 pub mod schema;
+pub mod stats;
 pub mod writer;
 
 pub use conn::Durability;
+pub use filter::Filter;
 pub use format::{python_json, python_ts};
-pub use query::{AuditRow, ReadError, Reader};
+pub use history::History;
+pub use query::{AuditRow, Order, ReadError, Reader};
+pub use stats::{Bucket, Stats};
 pub use writer::{Appended, AuditEngine, AuditOptions, Record};

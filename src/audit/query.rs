@@ -7,10 +7,11 @@
 
 use std::path::Path;
 
-use rusqlite::types::ValueRef;
+use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
+use super::filter::Filter;
 use super::schema::{self, COLUMNS};
 
 /// One audit row as stored. Missing columns read as their defaults.
@@ -40,6 +41,15 @@ pub struct AuditRow {
 pub struct Reader {
     conn: Connection,
     select: String,
+    present: Vec<String>,
+    path: std::path::PathBuf,
+}
+
+/// Row order of a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    NewestFirst,
+    OldestFirst,
 }
 
 /// Why a database could not be read.
@@ -91,7 +101,12 @@ impl Reader {
             })
             .collect();
         let select = format!("SELECT {} FROM audit_log", cols.join(", "));
-        Ok(Reader { conn, select })
+        Ok(Reader {
+            conn,
+            select,
+            present,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Rows with `id > after`, oldest first, at most `limit`.
@@ -108,6 +123,72 @@ impl Reader {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([limit as i64], row_from)?;
         rows.collect()
+    }
+
+    /// The file this reader reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The columns the table has (an old database lacks the newer ones).
+    pub fn columns(&self) -> &[String] {
+        &self.present
+    }
+
+    /// Stream the rows `filter` selects, in `order`, at most `limit`, to `each`
+    /// (which returns false to stop). Constant memory whatever the row count.
+    pub fn for_each(
+        &self,
+        filter: &Filter,
+        order: Order,
+        limit: Option<usize>,
+        mut each: impl FnMut(AuditRow) -> bool,
+    ) -> rusqlite::Result<()> {
+        let (clause, mut values) = filter.to_sql(&self.present);
+        let dir = match order {
+            Order::NewestFirst => "DESC",
+            Order::OldestFirst => "ASC",
+        };
+        let sql = format!("{}{clause} ORDER BY id {dir} LIMIT ?", self.select);
+        values.push(SqlValue::Integer(
+            limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64),
+        ));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+        while let Some(r) = rows.next()? {
+            if !each(row_from(r)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Reader::for_each`] collected.
+    pub fn query(
+        &self,
+        filter: &Filter,
+        order: Order,
+        limit: Option<usize>,
+    ) -> rusqlite::Result<Vec<AuditRow>> {
+        let mut out = Vec::new();
+        self.for_each(filter, order, limit, |r| {
+            out.push(r);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// The highest id (0 for an empty table).
+    pub fn max_id(&self) -> rusqlite::Result<i64> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM audit_log", [], |r| {
+                r.get(0)
+            })
+    }
+
+    /// The underlying read-only connection (for aggregate queries of this module's siblings).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// Number of rows.

@@ -1,0 +1,165 @@
+//! Which rows: one filter for every reader, whether typed as CLI flags or picked
+//! in a TUI pane. It becomes SQL from fixed fragments, every value bound.
+
+use rusqlite::types::Value as SqlValue;
+
+/// A selection of audit rows. Each list means "any of these" (a flag given
+/// twice); `not_*` lists exclude. Empty lists do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub skills: Vec<String>,
+    pub tools: Vec<String>,
+    pub statuses: Vec<String>,
+    pub agents: Vec<String>,
+    pub users: Vec<String>,
+    pub risks: Vec<String>,
+    pub surfaces: Vec<String>,
+    pub workflow_ids: Vec<String>,
+    pub correlation_ids: Vec<String>,
+    pub not_skills: Vec<String>,
+    pub not_tools: Vec<String>,
+    pub not_statuses: Vec<String>,
+    /// `ts >= since` (ISO-8601 text, compared as text, as the Python CLI does).
+    pub since: Option<String>,
+    /// `ts < until`.
+    pub until: Option<String>,
+    /// Only rows with `id > after_id` (tailing).
+    pub after_id: Option<i64>,
+    /// Only rows with `id < before_id` (paging back).
+    pub before_id: Option<i64>,
+}
+
+/// Columns a filter may name; the only identifiers that ever reach SQL text.
+const COLUMNS: [&str; 9] = [
+    "skill",
+    "tool",
+    "status",
+    "agent",
+    "user",
+    "risk_level",
+    "surface",
+    "workflow_id",
+    "correlation_id",
+];
+
+impl Filter {
+    /// Whether the filter selects every row.
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+
+    /// `WHERE ...` (or `""`) and the values to bind, in order. `present` lists
+    /// the table's columns: a condition on a column an old database lacks
+    /// compares its default (`''`), as the row would read.
+    pub fn to_sql(&self, present: &[String]) -> (String, Vec<SqlValue>) {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut values: Vec<SqlValue> = Vec::new();
+        let col = |name: &'static str| -> &'static str {
+            debug_assert!(COLUMNS.contains(&name));
+            if present.iter().any(|c| c == name) {
+                name
+            } else {
+                "''"
+            }
+        };
+        let mut any_of = |column: &'static str, list: &[String], negate: bool| {
+            if list.is_empty() {
+                return;
+            }
+            let marks = vec!["?"; list.len()].join(", ");
+            let op = if negate { "NOT IN" } else { "IN" };
+            clauses.push(format!("{} {op} ({marks})", col(column)));
+            values.extend(list.iter().map(|v| SqlValue::Text(v.clone())));
+        };
+        any_of("skill", &self.skills, false);
+        any_of("tool", &self.tools, false);
+        any_of("status", &self.statuses, false);
+        any_of("agent", &self.agents, false);
+        any_of("user", &self.users, false);
+        any_of("risk_level", &self.risks, false);
+        any_of("surface", &self.surfaces, false);
+        any_of("workflow_id", &self.workflow_ids, false);
+        any_of("correlation_id", &self.correlation_ids, false);
+        any_of("skill", &self.not_skills, true);
+        any_of("tool", &self.not_tools, true);
+        any_of("status", &self.not_statuses, true);
+        if let Some(s) = &self.since {
+            clauses.push("ts >= ?".into());
+            values.push(SqlValue::Text(s.clone()));
+        }
+        if let Some(u) = &self.until {
+            clauses.push("ts < ?".into());
+            values.push(SqlValue::Text(u.clone()));
+        }
+        if let Some(a) = self.after_id {
+            clauses.push("id > ?".into());
+            values.push(SqlValue::Integer(a));
+        }
+        if let Some(b) = self.before_id {
+            clauses.push("id < ?".into());
+            values.push(SqlValue::Integer(b));
+        }
+        let sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
+        (sql, values)
+    }
+
+    /// Whether one row passes (for rows already in memory, e.g. a live tail).
+    pub fn matches(&self, r: &super::AuditRow) -> bool {
+        let any = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
+        let none = |list: &[String], v: &str| !list.iter().any(|x| x == v);
+        any(&self.skills, &r.skill)
+            && any(&self.tools, &r.tool)
+            && any(&self.statuses, &r.status)
+            && any(&self.agents, &r.agent)
+            && any(&self.users, &r.user)
+            && any(&self.risks, &r.risk_level)
+            && any(&self.surfaces, &r.surface)
+            && any(&self.workflow_ids, &r.workflow_id)
+            && any(&self.correlation_ids, &r.correlation_id)
+            && none(&self.not_skills, &r.skill)
+            && none(&self.not_tools, &r.tool)
+            && none(&self.not_statuses, &r.status)
+            && self
+                .since
+                .as_ref()
+                .is_none_or(|s| r.ts.as_str() >= s.as_str())
+            && self
+                .until
+                .as_ref()
+                .is_none_or(|u| r.ts.as_str() < u.as_str())
+            && self.after_id.is_none_or(|a| r.id > a)
+            && self.before_id.is_none_or(|b| r.id < b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_bound_never_spliced() {
+        let f = Filter {
+            skills: vec!["avi".into(), "x' OR 1=1 --".into()],
+            not_statuses: vec!["ok".into()],
+            since: Some("2026-01-01".into()),
+            ..Filter::default()
+        };
+        let (sql, values) = f.to_sql(&["skill".into(), "status".into()]);
+        assert_eq!(
+            sql,
+            " WHERE skill IN (?, ?) AND status NOT IN (?) AND ts >= ?"
+        );
+        assert!(!sql.contains("OR 1=1"));
+        assert_eq!(values.len(), 4);
+        let (sql, _) = Filter {
+            surfaces: vec!["cli".into()],
+            ..Filter::default()
+        }
+        .to_sql(&[]);
+        assert_eq!(sql, " WHERE '' IN (?)");
+    }
+}

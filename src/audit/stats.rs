@@ -1,0 +1,250 @@
+//! Aggregates over a filtered history: what `stats` prints and the TUI charts.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Value as SqlValue;
+use serde::Serialize;
+
+use rusqlite::types::ValueRef;
+
+use super::filter::Filter;
+use super::history::History;
+use super::query::Reader;
+use super::schema;
+
+/// Time buckets of the calls-over-time series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Bucket {
+    /// Characters of the `ts` text that name the bucket (`2026-11-21T20` for an hour).
+    fn prefix_len(self) -> i64 {
+        match self {
+            Bucket::Minute => 16,
+            Bucket::Hour => 13,
+            Bucket::Day => 10,
+        }
+    }
+}
+
+/// Counts by one dimension, largest first (ties by name).
+pub type Counts = Vec<(String, u64)>;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub total: u64,
+    /// Rows whose status starts with `denied`.
+    pub denied: u64,
+    pub errors: u64,
+    pub by_status: Counts,
+    pub by_skill: Counts,
+    pub by_tool: Counts,
+    pub by_agent: Counts,
+    pub by_risk: Counts,
+    /// (bucket label, calls, denied), oldest first; only buckets with calls.
+    pub series: Vec<(String, u64, u64)>,
+}
+
+impl Stats {
+    /// Denied calls as a fraction of all calls (0 when there are none).
+    pub fn denied_rate(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.denied as f64 / self.total as f64
+        }
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    status: HashMap<String, u64>,
+    skill: HashMap<String, u64>,
+    tool: HashMap<String, u64>,
+    agent: HashMap<String, u64>,
+    risk: HashMap<String, u64>,
+    series: HashMap<String, (u64, u64)>,
+}
+
+/// Aggregate the rows `filter` selects across `history`.
+///
+/// A filter of only `since` (what `stats --days` asks) on a database whose
+/// rollups are complete reads the rollups, plus the raw rows of the first,
+/// partial day; anything else groups the raw rows in SQLite, one pass per file.
+pub fn compute(history: &History, filter: &Filter, bucket: Bucket) -> rusqlite::Result<Stats> {
+    let mut acc = Acc::default();
+    let only_since = Filter {
+        since: filter.since.clone(),
+        ..Filter::default()
+    } == *filter;
+    for reader in history.readers() {
+        if only_since && bucket != Bucket::Minute && schema::rollups_ready(reader.conn()) {
+            from_rollups(reader, filter.since.as_deref(), bucket, &mut acc)?;
+        } else {
+            scan(reader, filter, bucket, &mut acc)?;
+        }
+    }
+    finish(acc)
+}
+
+fn add(
+    acc: &mut Acc,
+    status: String,
+    skill: String,
+    tool: String,
+    agent: String,
+    risk: String,
+    bucket: String,
+    n: u64,
+) {
+    let denied = if status.starts_with("denied") { n } else { 0 };
+    *acc.status.entry(status).or_default() += n;
+    *acc.skill.entry(skill).or_default() += n;
+    *acc.tool.entry(tool).or_default() += n;
+    *acc.agent.entry(agent).or_default() += n;
+    *acc.risk.entry(risk).or_default() += n;
+    let e = acc.series.entry(bucket).or_default();
+    e.0 += n;
+    e.1 += denied;
+}
+
+fn text(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
+    Ok(match r.get_ref(i)? {
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(v) => v.to_string(),
+        ValueRef::Real(v) => v.to_string(),
+        ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+    })
+}
+
+/// Group the raw rows in SQLite by every dimension at once, so only distinct
+/// combinations cross into Rust.
+fn scan(reader: &Reader, filter: &Filter, bucket: Bucket, acc: &mut Acc) -> rusqlite::Result<()> {
+    let present = reader.columns();
+    let col = |c: &str| {
+        if present.iter().any(|p| p == c) {
+            c.to_string()
+        } else {
+            "''".to_string()
+        }
+    };
+    let (clause, mut values) = filter.to_sql(present);
+    // Column names are constants (or '' for a column an old database lacks).
+    let sql = format!(
+        "SELECT status, skill, tool, {}, {}, substr(ts, 1, ?), COUNT(*) FROM audit_log{clause} GROUP BY 1, 2, 3, 4, 5, 6",
+        col("agent"),
+        col("risk_level")
+    );
+    values.insert(0, SqlValue::Integer(bucket.prefix_len()));
+    let mut stmt = reader.conn().prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+    while let Some(r) = rows.next()? {
+        let n = r.get::<_, i64>(6)?.max(0) as u64;
+        add(
+            acc,
+            text(r, 0)?,
+            text(r, 1)?,
+            text(r, 2)?,
+            text(r, 3)?,
+            text(r, 4)?,
+            text(r, 5)?,
+            n,
+        );
+    }
+    Ok(())
+}
+
+fn from_rollups(
+    reader: &Reader,
+    since: Option<&str>,
+    bucket: Bucket,
+    acc: &mut Acc,
+) -> rusqlite::Result<()> {
+    let conn = reader.conn();
+    // Whole days after the day of `since` come from the rollups; that first day
+    // (from `since` on) from the raw rows, so the counts are exact.
+    let after = match since {
+        Some(s) => {
+            let day: String = s.chars().take(10).collect();
+            let day_end = format!("{day}U"); // sorts after every `<day>T...` timestamp
+            let first_day = Filter {
+                since: Some(s.to_string()),
+                until: Some(day_end.clone()),
+                ..Filter::default()
+            };
+            scan(reader, &first_day, bucket, acc)?;
+            (day_end, day)
+        }
+        None => (String::new(), String::new()),
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT hour, status, n FROM audit_rollup_status WHERE hour > ?1")?;
+    let mut rows = stmt.query([&after.0])?;
+    while let Some(r) = rows.next()? {
+        let (hour, status, n) = (text(r, 0)?, text(r, 1)?, r.get::<_, i64>(2)?.max(0) as u64);
+        let label: String = hour.chars().take(bucket.prefix_len() as usize).collect();
+        let denied = if status.starts_with("denied") { n } else { 0 };
+        *acc.status.entry(status).or_default() += n;
+        let e = acc.series.entry(label).or_default();
+        e.0 += n;
+        e.1 += denied;
+    }
+    let mut stmt = conn.prepare_cached("SELECT skill, tool, risk_level, SUM(n) FROM audit_rollup_tool WHERE day > ?1 GROUP BY 1, 2, 3")?;
+    let mut rows = stmt.query([&after.1])?;
+    while let Some(r) = rows.next()? {
+        let n = r.get::<_, i64>(3)?.max(0) as u64;
+        *acc.skill.entry(text(r, 0)?).or_default() += n;
+        *acc.tool.entry(text(r, 1)?).or_default() += n;
+        *acc.risk.entry(text(r, 2)?).or_default() += n;
+    }
+    let mut stmt = conn
+        .prepare_cached("SELECT agent, SUM(n) FROM audit_rollup_agent WHERE day > ?1 GROUP BY 1")?;
+    let mut rows = stmt.query([&after.1])?;
+    while let Some(r) = rows.next()? {
+        *acc.agent.entry(text(r, 0)?).or_default() += r.get::<_, i64>(1)?.max(0) as u64;
+    }
+    Ok(())
+}
+
+fn finish(acc: Acc) -> rusqlite::Result<Stats> {
+    let sorted = |m: HashMap<String, u64>| -> Counts {
+        let mut v: Vec<_> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    };
+    let mut series: Vec<(String, u64, u64)> = acc
+        .series
+        .into_iter()
+        .map(|(k, (n, d))| (k, n, d))
+        .collect();
+    series.sort();
+    let by_status = sorted(acc.status);
+    let total = by_status.iter().map(|(_, n)| n).sum();
+    let denied = by_status
+        .iter()
+        .filter(|(s, _)| s.starts_with("denied"))
+        .map(|(_, n)| n)
+        .sum();
+    let errors = by_status
+        .iter()
+        .filter(|(s, _)| s.starts_with("error"))
+        .map(|(_, n)| n)
+        .sum();
+    Ok(Stats {
+        total,
+        denied,
+        errors,
+        by_status,
+        by_skill: sorted(acc.skill),
+        by_tool: sorted(acc.tool),
+        by_agent: sorted(acc.agent),
+        by_risk: sorted(acc.risk),
+        series,
+    })
+}
