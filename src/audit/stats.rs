@@ -92,25 +92,20 @@ pub fn compute(history: &History, filter: &Filter, bucket: Bucket) -> rusqlite::
     finish(acc)
 }
 
-fn add(
-    acc: &mut Acc,
-    status: String,
-    skill: String,
-    tool: String,
-    agent: String,
-    risk: String,
-    bucket: String,
-    n: u64,
-) {
+/// Count one grouped row: status, skill, tool, agent, risk, bucket, count.
+fn add_row(acc: &mut Acc, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+    let n = r.get::<_, i64>(6)?.max(0) as u64;
+    let status = text(r, 0)?;
     let denied = if status.starts_with("denied") { n } else { 0 };
     *acc.status.entry(status).or_default() += n;
-    *acc.skill.entry(skill).or_default() += n;
-    *acc.tool.entry(tool).or_default() += n;
-    *acc.agent.entry(agent).or_default() += n;
-    *acc.risk.entry(risk).or_default() += n;
-    let e = acc.series.entry(bucket).or_default();
+    *acc.skill.entry(text(r, 1)?).or_default() += n;
+    *acc.tool.entry(text(r, 2)?).or_default() += n;
+    *acc.agent.entry(text(r, 3)?).or_default() += n;
+    *acc.risk.entry(text(r, 4)?).or_default() += n;
+    let e = acc.series.entry(text(r, 5)?).or_default();
     e.0 += n;
     e.1 += denied;
+    Ok(())
 }
 
 fn text(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
@@ -145,17 +140,7 @@ fn scan(reader: &Reader, filter: &Filter, bucket: Bucket, acc: &mut Acc) -> rusq
     let mut stmt = reader.conn().prepare(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
     while let Some(r) = rows.next()? {
-        let n = r.get::<_, i64>(6)?.max(0) as u64;
-        add(
-            acc,
-            text(r, 0)?,
-            text(r, 1)?,
-            text(r, 2)?,
-            text(r, 3)?,
-            text(r, 4)?,
-            text(r, 5)?,
-            n,
-        );
+        add_row(acc, r)?;
     }
     Ok(())
 }
