@@ -1,30 +1,25 @@
-//! `vmware-audit`, the operator's binary. The headless commands and the terminal
-//! UI arrive in their own issues; for now it runs the demo.
+//! `vmware-audit`, the operator's binary: headless commands over the audit log
+//! and the rules, shared with the terminal UI through the library.
 
 mod cli;
 
-use clap::{Parser, Subcommand};
-
-#[derive(Parser)]
-#[command(
-    name = "vmware-audit",
-    version,
-    about = "Audit log and policy for AI agents operating VMware"
-)]
-struct Args {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run simulated agent calls through the real guard in a temporary home and show the rows.
-    Demo,
-}
+use clap::Parser;
+use cli::args::{Cli, Command};
+use cli::common::Ctx;
 
 fn main() {
-    let args = Args::parse();
-    let code = match args.command.unwrap_or(Command::Demo) {
+    let cli = Cli::parse();
+    let ctx = Ctx::new(&cli);
+    let code = match &cli.command {
+        Command::Log(a) => cli::log::run(&ctx, a),
+        Command::Export(a) => cli::export::run(&ctx, a),
+        Command::Stats(a) => cli::stats::run(&ctx, a),
+        Command::Policy(a) => cli::policy::run(&ctx, a),
+        Command::Rules(c) => cli::rules::run(&ctx, c),
+        Command::Optimize => cli::misc::optimize(&ctx),
+        Command::Generate(a) => cli::misc::generate(&ctx, a),
+        Command::Completions { shell } => cli::misc::completions(*shell),
+        Command::Man => cli::misc::man(),
         Command::Demo => cli::demo::run(),
     };
     std::process::exit(code);

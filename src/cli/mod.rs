@@ -1,2 +1,14 @@
-//! One file per subcommand.
+//! One file per subcommand, and what they share.
+
+pub mod args;
+pub mod common;
 pub mod demo;
+pub mod export;
+pub mod log;
+pub mod misc;
+pub mod output;
+pub mod policy;
+pub mod rules;
+pub mod stats;
+pub mod style;
+pub mod table;

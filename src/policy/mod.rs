@@ -11,5 +11,5 @@ pub mod yaml;
 
 pub use decide::{CallContext, Decision, Explanation, Step, StepOutcome, policy_disabled};
 pub use engine::{BASELINE, PolicyEngine, load_rules};
-pub use rules::{RISK_LEVELS, RuleSet, Source};
+pub use rules::{Body, RISK_LEVELS, RuleSet, RuleView, Source, Window};
 pub use validate::{Diagnostic, Severity, has_errors, validate, validate_bytes};

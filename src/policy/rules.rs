@@ -467,6 +467,91 @@ fn min_risk(v: &Node) -> MinRisk {
     }
 }
 
+/// A deny rule as it is enforced, in words: what `rules show` prints.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleView {
+    pub name: String,
+    pub reason: String,
+    pub line: usize,
+    /// `None`: every operation. `Some([])`: none.
+    pub operations: Option<Vec<String>>,
+    pub environments: Option<Vec<String>>,
+    pub clients: Option<Vec<String>>,
+    pub roles: Option<Vec<String>>,
+    pub min_risk_level: Option<String>,
+    /// Why the rule cannot be read as written (it is applied, failing closed).
+    pub problems: Vec<String>,
+}
+
+impl Compiled {
+    /// The deny rules in force, in order, in words.
+    pub fn describe(&self) -> Vec<RuleView> {
+        let pats =
+            |ids: &[usize], all: &[String]| ids.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
+        self.deny
+            .iter()
+            .map(|r| {
+                let mut v = RuleView {
+                    name: r.name.clone(),
+                    reason: r.reason.clone(),
+                    line: r.pos.line,
+                    operations: None,
+                    environments: None,
+                    clients: None,
+                    roles: None,
+                    min_risk_level: None,
+                    problems: Vec::new(),
+                };
+                match &r.kind {
+                    RuleKind::Invalid(why) => v.problems.push(why.clone()),
+                    RuleKind::Conditions(c) => {
+                        let pattern =
+                            |cond: &PatternCond, all: &[String], problems: &mut Vec<String>| {
+                                match cond {
+                                    PatternCond::Absent => None,
+                                    PatternCond::Never => Some(Vec::new()),
+                                    PatternCond::Invalid(why) => {
+                                        problems.push(why.clone());
+                                        None
+                                    }
+                                    PatternCond::Patterns { ids, invalid } => {
+                                        problems.extend(invalid.clone());
+                                        Some(pats(ids, all))
+                                    }
+                                }
+                            };
+                        v.operations =
+                            pattern(&c.operations, &self.sets.op_patterns, &mut v.problems);
+                        v.environments =
+                            pattern(&c.environments, &self.sets.env_patterns, &mut v.problems);
+                        let caller =
+                            |cond: &CallerCond, all: &[String], problems: &mut Vec<String>| {
+                                match cond {
+                                    CallerCond::Absent => None,
+                                    CallerCond::MatchAll(why) => {
+                                        problems.push(why.clone());
+                                        None
+                                    }
+                                    CallerCond::Patterns { ids, invalid } => {
+                                        problems.extend(invalid.clone());
+                                        Some(pats(ids, all))
+                                    }
+                                }
+                            };
+                        v.clients = caller(&c.clients, &self.sets.client_patterns, &mut v.problems);
+                        v.roles = caller(&c.roles, &self.sets.role_patterns, &mut v.problems);
+                        v.min_risk_level = c.min_risk.as_ref().map(|m| match &m.unknown {
+                            Some(raw) => format!("{raw} (unknown: every level)"),
+                            None => RISK_LEVELS[m.index].to_string(),
+                        });
+                    }
+                }
+                v
+            })
+            .collect()
+    }
+}
+
 impl PatternSets {
     fn build(&mut self) -> Result<(), regex::Error> {
         fn set(patterns: &[String]) -> Result<Option<RegexSet>, regex::Error> {

@@ -1,0 +1,245 @@
+//! The command line, as data (clap derive). The flags of the Python CLI keep
+//! their names and meaning; the rest extends them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "vmware-audit",
+    version,
+    about = "Audit log and policy for AI agents operating VMware",
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The audit database [default: $OPS_HOME/audit.db, else ~/.vmware/audit.db]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// The rules file [default: $OPS_HOME/rules.yaml, else ~/.vmware/rules.yaml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+    /// Show times in local time instead of UTC
+    #[arg(long, global = true)]
+    pub local: bool,
+    /// Colour: auto (a terminal, and NO_COLOR unset), always, never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Show recent audit log entries (oldest first, newest at the bottom)
+    Log(LogArgs),
+    /// Export audit rows (JSON array by default; streamed, whatever the count)
+    Export(ExportArgs),
+    /// Totals by status, skill, tool, agent and risk, and calls over time
+    Stats(StatsArgs),
+    /// Which rules are in force, and what they do to an operation
+    Policy(PolicyArgs),
+    /// Validate, create or show the rules file
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Build the indexes and rollups that keep reads fast on a large database
+    /// (holds the write lock while it runs: seconds on a million rows)
+    Optimize,
+    /// Write a realistic, deterministic database (for trying things out and benchmarks)
+    Generate(GenerateArgs),
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff)
+    Man,
+    /// Run simulated agent calls through the real guard in a temporary home and show the rows
+    Demo,
+}
+
+/// Which rows; a flag given twice means either value.
+#[derive(Args, Clone, Default)]
+pub struct FilterArgs {
+    /// Only this skill (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub skill: Vec<String>,
+    /// Only this tool (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub tool: Vec<String>,
+    /// Only this status: ok, denied, error, dry_run, interrupted, ... (repeatable)
+    #[arg(long, value_name = "STATUS")]
+    pub status: Vec<String>,
+    /// Only this workflow id (repeatable)
+    #[arg(long = "workflow-id", value_name = "ID")]
+    pub workflow_id: Vec<String>,
+    /// Entries at or after this time: 2026-11-21, 2026-11-21T20:00:00Z, or 15m / 2h / 7d ago
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Entries before this time (same forms as --since)
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Only this entry point: mcp-stdio, mcp-https, mcp-http-loopback, cli, daemon (repeatable)
+    #[arg(long, value_name = "SURFACE")]
+    pub surface: Vec<String>,
+    /// Only this caller trace id (repeatable)
+    #[arg(long = "correlation-id", value_name = "ID")]
+    pub correlation_id: Vec<String>,
+    /// Only this agent: claude, codex, local, deerflow, unknown (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub agent: Vec<String>,
+    /// Only this user (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub user: Vec<String>,
+    /// Only this risk level (repeatable)
+    #[arg(long, value_name = "LEVEL")]
+    pub risk: Vec<String>,
+    /// Leave out this status (repeatable)
+    #[arg(long = "not-status", value_name = "STATUS")]
+    pub not_status: Vec<String>,
+    /// Leave out this skill (repeatable)
+    #[arg(long = "not-skill", value_name = "NAME")]
+    pub not_skill: Vec<String>,
+    /// Leave out this tool (repeatable)
+    #[arg(long = "not-tool", value_name = "NAME")]
+    pub not_tool: Vec<String>,
+    /// Read the rotated archives too, with the live database, as one history
+    #[arg(long)]
+    pub archives: bool,
+}
+
+#[derive(Args)]
+pub struct LogArgs {
+    /// Number of recent entries to show
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub last: usize,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Keep printing new entries as they are written (Ctrl-C ends)
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// One JSON document (an array, oldest first)
+    #[arg(long, conflicts_with = "jsonl")]
+    pub json: bool,
+    /// One JSON object per line, streamed
+    #[arg(long)]
+    pub jsonl: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+    pub format: ExportFormat,
+    /// Max entries to export (newest first); 0 for all
+    #[arg(long, default_value_t = 10000, value_name = "N")]
+    pub limit: usize,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum By {
+    Minute,
+    Hour,
+    Day,
+}
+
+#[derive(Args)]
+pub struct StatsArgs {
+    /// Number of days to analyze
+    #[arg(long, default_value_t = 7, value_name = "N")]
+    pub days: u32,
+    /// How many tools to list
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+    /// Bucket of the calls-over-time chart [default: hour up to 2 days, else day]
+    #[arg(long, value_enum)]
+    pub by: Option<By>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// One JSON document
+    #[arg(long, conflicts_with = "jsonl")]
+    pub json: bool,
+    /// One JSON object per line (one per series bucket, then the totals)
+    #[arg(long)]
+    pub jsonl: bool,
+}
+
+#[derive(Args)]
+pub struct PolicyArgs {
+    /// Tool name to explain, e.g. delete_vm
+    #[arg(long, short = 'o', default_value = "", value_name = "TOOL")]
+    pub operation: String,
+    /// Target environment, e.g. production
+    #[arg(long, short = 'e', default_value = "", value_name = "ENV")]
+    pub env: String,
+    /// Risk level the tool declares
+    #[arg(long, short = 'r', default_value = "medium", value_name = "LEVEL")]
+    pub risk: String,
+    /// Skill the tool belongs to (recorded in the output; renames are declared per tool)
+    #[arg(long, short = 's', default_value = "", value_name = "SKILL")]
+    pub skill: String,
+    /// Evaluate as this authenticated network caller
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
+    /// Evaluate with this caller role
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+    /// One JSON document: allowed, rule, reason, source, and the explanation
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 when the operation is denied
+    #[arg(long = "exit-code")]
+    pub exit_code: bool,
+}
+
+#[derive(Subcommand)]
+pub enum RulesCommand {
+    /// Check a rules file: every problem as path:line:column: severity: message (exit 1 on errors)
+    Validate {
+        /// The file [default: the rules path]
+        path: Option<PathBuf>,
+        /// One JSON document
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the packaged baseline to the rules path, to edit (never overwrites)
+    Init,
+    /// Print the rule set in force
+    Show {
+        /// One JSON document
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Rows to write
+    #[arg(long, default_value_t = 10_000)]
+    pub rows: u64,
+    /// Spread over the last N days
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Seed: the same seed and --end give the same rows
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// End of the period (RFC 3339) [default: now]
+    #[arg(long)]
+    pub end: Option<String>,
+}

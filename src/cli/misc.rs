@@ -1,0 +1,63 @@
+//! The small commands: shell completions, the man page, generating a database,
+//! building the derived structures of a large one.
+
+use clap::CommandFactory;
+use vmware_policy::audit::{conn, generate, schema};
+
+use super::args::{Cli, GenerateArgs};
+use super::common::Ctx;
+use super::output;
+
+pub fn completions(shell: clap_complete::Shell) -> i32 {
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "vmware-audit",
+        &mut std::io::stdout(),
+    );
+    0
+}
+
+pub fn man() -> i32 {
+    match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+        Ok(()) => 0,
+        Err(e) => output::fail(&format!("cannot write the man page: {e}")),
+    }
+}
+
+pub fn generate(ctx: &Ctx, a: &GenerateArgs) -> i32 {
+    let end = match &a.end {
+        None => chrono::Utc::now(),
+        Some(s) => match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(t) => t.with_timezone(&chrono::Utc),
+            Err(e) => return output::fail(&format!("--end {s:?} is not an RFC 3339 time ({e})")),
+        },
+    };
+    match generate::generate(&ctx.db, a.rows, a.days, a.seed, end) {
+        Ok(()) => {
+            println!(
+                "wrote {} rows over {} days to {}",
+                a.rows,
+                a.days,
+                ctx.db.display()
+            );
+            0
+        }
+        Err(e) => output::fail(&format!("cannot generate into {}: {e}", ctx.db.display())),
+    }
+}
+
+pub fn optimize(ctx: &Ctx) -> i32 {
+    if !ctx.db.exists() {
+        return output::fail(&format!("no audit database at {}", ctx.db.display()));
+    }
+    let result = conn::open_writer(&ctx.db, conn::Durability::Full)
+        .and_then(|c| schema::ensure_derived(&c, false).map_err(|e| e.to_string()));
+    match result {
+        Ok(()) => {
+            println!("{}: indexes and rollups in place", ctx.db.display());
+            0
+        }
+        Err(e) => output::fail(&format!("cannot optimize {}: {e}", ctx.db.display())),
+    }
+}
