@@ -13,25 +13,49 @@ const END: &str = "2026-11-21T12:00:00Z";
 
 fn bin(home: &Path) -> Command {
     let mut c = Command::cargo_bin("vmware-audit").unwrap();
-    c.env("OPS_HOME", home).env_remove("NO_COLOR").env("COLUMNS", "140");
+    c.env("OPS_HOME", home)
+        .env_remove("NO_COLOR")
+        .env("COLUMNS", "140");
     c
 }
 
 fn generated(rows: u64) -> Home {
     let home = Home::new();
-    bin(home.path()).args(["generate", "--rows", &rows.to_string(), "--days", "30", "--seed", "5", "--end", END]).assert().success();
+    bin(home.path())
+        .args([
+            "generate",
+            "--rows",
+            &rows.to_string(),
+            "--days",
+            "30",
+            "--seed",
+            "5",
+            "--end",
+            END,
+        ])
+        .assert()
+        .success();
     home
 }
 
 fn json_out(c: &mut Command) -> Value {
     let out = c.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Python's `AuditEngine.query` for these keyword arguments, newest first.
 fn python_query(home: &Home, kwargs: Value) -> Vec<Value> {
-    let out = run_python(home.path(), "query.py", &[home.db().to_str().unwrap(), &kwargs.to_string()]);
+    let out = run_python(
+        home.path(),
+        "query.py",
+        &[home.db().to_str().unwrap(), &kwargs.to_string()],
+    );
     serde_json::from_str::<Vec<Value>>(&out).unwrap()
 }
 
@@ -40,13 +64,28 @@ fn log_and_export_return_what_the_python_cli_returns_for_the_same_flags() {
     let home = generated(4000);
     let cases: Vec<(Vec<&str>, Value)> = vec![
         (vec!["--last", "20"], serde_json::json!({"limit": 20})),
-        (vec!["--last", "50", "--status", "denied"], serde_json::json!({"limit": 50, "status": "denied"})),
-        (vec!["--last", "20", "--skill", "avi", "--tool", "delete_pool"], serde_json::json!({"limit": 20, "skill": "avi", "tool": "delete_pool"})),
-        (vec!["--last", "30", "--since", "2026-11-20"], serde_json::json!({"limit": 30, "since": "2026-11-20"})),
-        (vec!["--last", "30", "--surface", "cli"], serde_json::json!({"limit": 30, "surface": "cli"})),
+        (
+            vec!["--last", "50", "--status", "denied"],
+            serde_json::json!({"limit": 50, "status": "denied"}),
+        ),
+        (
+            vec!["--last", "20", "--skill", "avi", "--tool", "delete_pool"],
+            serde_json::json!({"limit": 20, "skill": "avi", "tool": "delete_pool"}),
+        ),
+        (
+            vec!["--last", "30", "--since", "2026-11-20"],
+            serde_json::json!({"limit": 30, "since": "2026-11-20"}),
+        ),
+        (
+            vec!["--last", "30", "--surface", "cli"],
+            serde_json::json!({"limit": 30, "surface": "cli"}),
+        ),
     ];
     for (flags, kwargs) in cases {
-        let mut ours: Vec<Value> = json_out(bin(home.path()).arg("log").args(&flags).arg("--json")).as_array().unwrap().clone();
+        let mut ours: Vec<Value> = json_out(bin(home.path()).arg("log").args(&flags).arg("--json"))
+            .as_array()
+            .unwrap()
+            .clone();
         ours.reverse(); // our log is oldest first; Python's query newest first
         let theirs = python_query(&home, kwargs);
         assert!(!theirs.is_empty(), "{flags:?} selects rows");
@@ -54,35 +93,96 @@ fn log_and_export_return_what_the_python_cli_returns_for_the_same_flags() {
     }
     // A workflow id and a correlation id taken from the data.
     let any: Vec<Value> = python_query(&home, serde_json::json!({"limit": 4000}));
-    let wf = any.iter().find_map(|r| r["workflow_id"].as_str().filter(|s| !s.is_empty())).unwrap().to_string();
-    let cid = any.iter().find_map(|r| r["correlation_id"].as_str().filter(|s| !s.is_empty())).unwrap().to_string();
+    let wf = any
+        .iter()
+        .find_map(|r| r["workflow_id"].as_str().filter(|s| !s.is_empty()))
+        .unwrap()
+        .to_string();
+    let cid = any
+        .iter()
+        .find_map(|r| r["correlation_id"].as_str().filter(|s| !s.is_empty()))
+        .unwrap()
+        .to_string();
     let ours = json_out(bin(home.path()).args(["log", "--json", "--workflow-id", &wf]));
-    assert_eq!(ours.as_array().unwrap().len(), python_query(&home, serde_json::json!({"workflow_id": wf})).len());
-    let ours = json_out(bin(home.path()).args(["export", "--correlation-id", &cid, "--skill", "avi"]));
-    assert_eq!(ours.as_array().unwrap(), &python_query(&home, serde_json::json!({"correlation_id": cid, "skill": "avi", "limit": 10000})));
+    assert_eq!(
+        ours.as_array().unwrap().len(),
+        python_query(&home, serde_json::json!({"workflow_id": wf})).len()
+    );
+    let ours =
+        json_out(bin(home.path()).args(["export", "--correlation-id", &cid, "--skill", "avi"]));
+    assert_eq!(
+        ours.as_array().unwrap(),
+        &python_query(
+            &home,
+            serde_json::json!({"correlation_id": cid, "skill": "avi", "limit": 10000})
+        )
+    );
     // export's default limit and order are Python's (10000, newest first).
-    let ours = json_out(bin(home.path()).args(["export", "--since", "2026-11-01", "--limit", "700"]));
-    assert_eq!(ours.as_array().unwrap(), &python_query(&home, serde_json::json!({"since": "2026-11-01", "limit": 700})));
+    let ours =
+        json_out(bin(home.path()).args(["export", "--since", "2026-11-01", "--limit", "700"]));
+    assert_eq!(
+        ours.as_array().unwrap(),
+        &python_query(
+            &home,
+            serde_json::json!({"since": "2026-11-01", "limit": 700})
+        )
+    );
 }
 
 #[test]
 fn filters_repeat_negate_and_combine() {
     let home = generated(3000);
     let rows = |flags: &[&str]| -> Vec<Value> {
-        json_out(bin(home.path()).args(["log", "--last", "100000"]).args(flags).arg("--json")).as_array().unwrap().clone()
+        json_out(
+            bin(home.path())
+                .args(["log", "--last", "100000"])
+                .args(flags)
+                .arg("--json"),
+        )
+        .as_array()
+        .unwrap()
+        .clone()
     };
     let all = rows(&[]);
     assert_eq!(all.len(), 3000);
     let count = |f: &dyn Fn(&Value) -> bool| all.iter().filter(|r| f(r)).count();
-    assert_eq!(rows(&["--status", "denied", "--status", "error"]).len(), count(&|r| r["status"] == "denied" || r["status"] == "error"));
-    assert_eq!(rows(&["--not-status", "ok"]).len(), count(&|r| r["status"] != "ok"));
-    assert_eq!(rows(&["--agent", "codex", "--risk", "critical"]).len(), count(&|r| r["agent"] == "codex" && r["risk_level"] == "critical"));
-    assert_eq!(rows(&["--user", "alice", "--not-skill", "avi", "--not-tool", "list_vms"]).len(), count(&|r| r["user"] == "alice" && r["skill"] != "avi" && r["tool"] != "list_vms"));
+    assert_eq!(
+        rows(&["--status", "denied", "--status", "error"]).len(),
+        count(&|r| r["status"] == "denied" || r["status"] == "error")
+    );
+    assert_eq!(
+        rows(&["--not-status", "ok"]).len(),
+        count(&|r| r["status"] != "ok")
+    );
+    assert_eq!(
+        rows(&["--agent", "codex", "--risk", "critical"]).len(),
+        count(&|r| r["agent"] == "codex" && r["risk_level"] == "critical")
+    );
+    assert_eq!(
+        rows(&[
+            "--user",
+            "alice",
+            "--not-skill",
+            "avi",
+            "--not-tool",
+            "list_vms"
+        ])
+        .len(),
+        count(&|r| r["user"] == "alice" && r["skill"] != "avi" && r["tool"] != "list_vms")
+    );
     let mid = all[1500]["ts"].as_str().unwrap().to_string();
     assert_eq!(rows(&["--until", &mid]).len(), 1500);
     assert_eq!(rows(&["--since", &mid]).len(), 1500);
-    let lines = bin(home.path()).args(["log", "--jsonl", "--last", "7"]).output().unwrap().stdout;
-    let parsed: Vec<Value> = String::from_utf8(lines).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines = bin(home.path())
+        .args(["log", "--jsonl", "--last", "7"])
+        .output()
+        .unwrap()
+        .stdout;
+    let parsed: Vec<Value> = String::from_utf8(lines)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(parsed, all[all.len() - 7..]);
 }
 
@@ -97,8 +197,21 @@ fn archives_are_read_with_the_live_database_as_one_history() {
     let live = json_out(bin(home.path()).args(["export", "--format", "json", "--limit", "0"]));
     let all = json_out(bin(home.path()).args(["export", "--archives", "--limit", "0"]));
     assert!(live.as_array().unwrap().len() < 300);
-    let seqs: Vec<i64> = all.as_array().unwrap().iter().map(|r| serde_json::from_str::<Value>(r["params"].as_str().unwrap()).unwrap()["seq"].as_i64().unwrap()).collect();
-    assert_eq!(seqs, (0..300).rev().collect::<Vec<_>>(), "newest first, across files, none lost or repeated");
+    let seqs: Vec<i64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(r["params"].as_str().unwrap()).unwrap()["seq"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        (0..300).rev().collect::<Vec<_>>(),
+        "newest first, across files, none lost or repeated"
+    );
     let last = json_out(bin(home.path()).args(["log", "--archives", "--last", "300", "--json"]));
     assert_eq!(last.as_array().unwrap().len(), 300);
 }
@@ -106,36 +219,90 @@ fn archives_are_read_with_the_live_database_as_one_history() {
 #[test]
 fn export_formats_stream_every_row() {
     let home = generated(1500);
-    let jsonl = bin(home.path()).args(["export", "--format", "jsonl", "--limit", "0"]).output().unwrap().stdout;
-    let rows: Vec<Value> = String::from_utf8(jsonl).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let jsonl = bin(home.path())
+        .args(["export", "--format", "jsonl", "--limit", "0"])
+        .output()
+        .unwrap()
+        .stdout;
+    let rows: Vec<Value> = String::from_utf8(jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 1500);
-    let csv = String::from_utf8(bin(home.path()).args(["export", "--format", "csv", "--limit", "0"]).output().unwrap().stdout).unwrap();
+    let csv = String::from_utf8(
+        bin(home.path())
+            .args(["export", "--format", "csv", "--limit", "0"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     assert!(csv.starts_with("id,ts,skill,tool,params,result,status,duration_ms,"));
     // Quoted fields hold commas and quotes; 1 header + 1500 records.
-    let records = csv.lines().filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_digit())).count();
+    let records = csv
+        .lines()
+        .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .count();
     assert_eq!(records, 1500);
-    assert!(csv.contains("\"{\"\"target\"\""), "JSON params quoted, quotes doubled");
+    assert!(
+        csv.contains("\"{\"\"target\"\""),
+        "JSON params quoted, quotes doubled"
+    );
 }
 
 #[test]
 fn stats_totals_match_python_and_json_is_complete() {
     let home = generated(5000);
-    let now_days = (chrono::Utc::now() - chrono::DateTime::parse_from_rfc3339(END).unwrap().with_timezone(&chrono::Utc)).num_days() + 31;
+    let now_days = (chrono::Utc::now()
+        - chrono::DateTime::parse_from_rfc3339(END)
+            .unwrap()
+            .with_timezone(&chrono::Utc))
+    .num_days()
+        + 31;
     let days = now_days.to_string();
     let ours = json_out(bin(home.path()).args(["stats", "--days", &days, "--json"]));
-    let theirs: Value = serde_json::from_str(&run_python(home.path(), "query.py", &[home.db().to_str().unwrap(), &format!("stats:{days}")])).unwrap();
+    let theirs: Value = serde_json::from_str(&run_python(
+        home.path(),
+        "query.py",
+        &[home.db().to_str().unwrap(), &format!("stats:{days}")],
+    ))
+    .unwrap();
     assert_eq!(ours["total"], theirs["total"]);
     assert_eq!(ours["total"], 5000);
     for (key, ours_key) in [("by_status", "by_status"), ("by_skill", "by_skill")] {
-        let mine: std::collections::BTreeMap<String, u64> = ours[ours_key].as_array().unwrap().iter().map(|p| (p["name"].as_str().unwrap().to_string(), p["count"].as_u64().unwrap())).collect();
-        let python: std::collections::BTreeMap<String, u64> = serde_json::from_value(theirs[key].clone()).unwrap();
+        let mine: std::collections::BTreeMap<String, u64> = ours[ours_key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_string(),
+                    p["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let python: std::collections::BTreeMap<String, u64> =
+            serde_json::from_value(theirs[key].clone()).unwrap();
         assert_eq!(mine, python, "{key}");
     }
     let rate = ours["denied_rate"].as_f64().unwrap();
     assert!((0.02..0.06).contains(&rate), "{rate}");
     assert_eq!(ours["by_tool"].as_array().unwrap().len(), 10);
-    let text = String::from_utf8(bin(home.path()).args(["stats", "--days", &days, "--by", "day"]).output().unwrap().stdout).unwrap();
-    assert!(text.contains("Total operations: 5000") && text.contains("Calls per day") && text.contains('█'), "{text}");
+    let text = String::from_utf8(
+        bin(home.path())
+            .args(["stats", "--days", &days, "--by", "day"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("Total operations: 5000")
+            && text.contains("Calls per day")
+            && text.contains('█'),
+        "{text}"
+    );
 }
 
 #[test]
@@ -144,19 +311,39 @@ fn errors_are_one_clear_line_and_never_create_a_database() {
     let out = bin(home.path()).arg("log").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&home.db().display().to_string()) && err.contains("created by the first audited tool call"), "{err}");
+    assert!(
+        err.contains(&home.db().display().to_string())
+            && err.contains("created by the first audited tool call"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1);
-    assert!(!home.db().exists(), "a read command never creates a database");
+    assert!(
+        !home.db().exists(),
+        "a read command never creates a database"
+    );
 
-    std::fs::write(home.db(), "this is not sqlite, it is a text file of some length........").unwrap();
+    std::fs::write(
+        home.db(),
+        "this is not sqlite, it is a text file of some length........",
+    )
+    .unwrap();
     let out = bin(home.path()).arg("stats").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a readable SQLite database"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a readable SQLite database"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let home = generated(50);
-    let out = bin(home.path()).args(["log", "--since", "last tuesday"]).output().unwrap();
+    let out = bin(home.path())
+        .args(["log", "--since", "last tuesday"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--since \"last tuesday\" is not a time"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--since \"last tuesday\" is not a time")
+    );
 }
 
 #[test]
@@ -164,9 +351,17 @@ fn a_locked_database_is_reported_not_waited_on_forever() {
     let home = generated(50);
     let c = rusqlite::Connection::open(home.db()).unwrap();
     c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE; PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; SELECT 1;").unwrap();
-    let out = bin(home.path()).args(["log", "--last", "3"]).timeout(std::time::Duration::from_secs(30)).output().unwrap();
+    let out = bin(home.path())
+        .args(["log", "--last", "3"])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("locked"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("locked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     drop(c);
 }
 
@@ -185,8 +380,14 @@ fn an_old_schema_is_read_as_it_is_and_never_migrated() {
     let rows = json_out(bin(home.path()).args(["log", "--json", "--surface", ""]));
     assert_eq!(rows[0]["tool"], "old_tool");
     assert_eq!(rows[0]["surface"], "");
-    bin(home.path()).args(["stats", "--days", "3650"]).assert().success();
-    let cols = vmware_policy::audit::schema::existing_columns(&rusqlite::Connection::open(home.db()).unwrap()).unwrap();
+    bin(home.path())
+        .args(["stats", "--days", "3650"])
+        .assert()
+        .success();
+    let cols = vmware_policy::audit::schema::existing_columns(
+        &rusqlite::Connection::open(home.db()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(cols.len(), 12);
 }
 
@@ -194,12 +395,59 @@ fn an_old_schema_is_read_as_it_is_and_never_migrated() {
 fn policy_explains_and_answers_scripts() {
     let home = Home::new();
     home.write_rules("deny:\n  - name: no-delete-in-prod\n    operations: ['delete_*']\n    environments: [production]\n    reason: not in prod\n");
-    let doc = json_out(bin(home.path()).args(["policy", "-o", "delete_vm", "-e", "production", "-r", "critical", "--json"]));
-    assert_eq!((doc["allowed"].as_bool(), doc["rule"].as_str(), doc["reason"].as_str(), doc["source"].as_str()), (Some(false), Some("no-delete-in-prod"), Some("not in prod"), Some("user")));
-    bin(home.path()).args(["policy", "-o", "delete_vm", "-e", "production", "--exit-code"]).assert().code(1);
-    bin(home.path()).args(["policy", "-o", "delete_vm", "-e", "lab", "--exit-code"]).assert().code(0);
-    let text = String::from_utf8(bin(home.path()).args(["policy", "--operation", "delete_vm", "--env", "lab"]).output().unwrap().stdout).unwrap();
-    assert!(text.contains("your rules file") && text.contains("allowed (rule: default_allow)") && text.contains("'lab'"), "{text}");
+    let doc = json_out(bin(home.path()).args([
+        "policy",
+        "-o",
+        "delete_vm",
+        "-e",
+        "production",
+        "-r",
+        "critical",
+        "--json",
+    ]));
+    assert_eq!(
+        (
+            doc["allowed"].as_bool(),
+            doc["rule"].as_str(),
+            doc["reason"].as_str(),
+            doc["source"].as_str()
+        ),
+        (
+            Some(false),
+            Some("no-delete-in-prod"),
+            Some("not in prod"),
+            Some("user")
+        )
+    );
+    bin(home.path())
+        .args([
+            "policy",
+            "-o",
+            "delete_vm",
+            "-e",
+            "production",
+            "--exit-code",
+        ])
+        .assert()
+        .code(1);
+    bin(home.path())
+        .args(["policy", "-o", "delete_vm", "-e", "lab", "--exit-code"])
+        .assert()
+        .code(0);
+    let text = String::from_utf8(
+        bin(home.path())
+            .args(["policy", "--operation", "delete_vm", "--env", "lab"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("your rules file")
+            && text.contains("allowed (rule: default_allow)")
+            && text.contains("'lab'"),
+        "{text}"
+    );
     home.write_rules("deny: [unclosed\n");
     let out = bin(home.path()).arg("policy").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -211,15 +459,33 @@ fn rules_validate_runs_on_every_fixture() {
     let home = Home::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
     for kind in ["valid", "invalid"] {
-        for f in std::fs::read_dir(root.join(kind)).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
-            let out = bin(home.path()).args(["rules", "validate"]).arg(&f).output().unwrap();
+        for f in std::fs::read_dir(root.join(kind))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        {
+            let out = bin(home.path())
+                .args(["rules", "validate"])
+                .arg(&f)
+                .output()
+                .unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
-            let expected = std::fs::read_to_string(f.with_extension("expected")).unwrap_or_default();
+            let expected =
+                std::fs::read_to_string(f.with_extension("expected")).unwrap_or_default();
             let has_errors = expected.lines().any(|l| l.contains(": error:"));
-            assert_eq!(out.status.code(), Some(i32::from(has_errors)), "{}: {text}", f.display());
+            assert_eq!(
+                out.status.code(),
+                Some(i32::from(has_errors)),
+                "{}: {text}",
+                f.display()
+            );
             for want in expected.lines().filter(|l| !l.is_empty()) {
                 let pos = want.splitn(3, ':').take(2).collect::<Vec<_>>().join(":");
-                assert!(text.contains(&format!("{}:{pos}:", f.display())), "{}: missing {want} in\n{text}", f.display());
+                assert!(
+                    text.contains(&format!("{}:{pos}:", f.display())),
+                    "{}: missing {want} in\n{text}",
+                    f.display()
+                );
             }
             if kind == "valid" {
                 assert!(text.contains("no problems"), "{text}");
@@ -232,15 +498,38 @@ fn rules_validate_runs_on_every_fixture() {
 fn rules_init_writes_the_baseline_once_and_show_lists_the_rules() {
     let home = Home::new();
     bin(home.path()).args(["rules", "init"]).assert().success();
-    assert_eq!(std::fs::read_to_string(home.rules()).unwrap(), vmware_policy::policy::BASELINE);
+    assert_eq!(
+        std::fs::read_to_string(home.rules()).unwrap(),
+        vmware_policy::policy::BASELINE
+    );
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(home.rules()).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(home.rules())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
     let out = bin(home.path()).args(["rules", "init"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not overwriting"));
     home.write_rules("deny:\n  - name: a\n    operations: [x, 'y*']\n    min_risk_level: high\nmaintenance_window: {start: '22:00', end: '06:00'}\n");
-    let text = String::from_utf8(bin(home.path()).args(["rules", "show"]).output().unwrap().stdout).unwrap();
-    assert!(text.contains("1. a") && text.contains("x, y*") && text.contains("risk at least high") && text.contains("22:00-06:00"), "{text}");
+    let text = String::from_utf8(
+        bin(home.path())
+            .args(["rules", "show"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("1. a")
+            && text.contains("x, y*")
+            && text.contains("risk at least high")
+            && text.contains("22:00-06:00"),
+        "{text}"
+    );
     let doc = json_out(bin(home.path()).args(["rules", "show", "--json"]));
     assert_eq!(doc["deny"][0]["operations"], serde_json::json!(["x", "y*"]));
 }
@@ -249,20 +538,42 @@ fn rules_init_writes_the_baseline_once_and_show_lists_the_rules() {
 fn completions_and_the_man_page() {
     let home = Home::new();
     for shell in ["bash", "zsh", "fish"] {
-        let out = bin(home.path()).args(["completions", shell]).output().unwrap();
-        assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("export"), "{shell}");
+        let out = bin(home.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("export"),
+            "{shell}"
+        );
     }
     let man = String::from_utf8(bin(home.path()).arg("man").output().unwrap().stdout).unwrap();
-    assert!(man.contains(".TH") && man.contains("vmware\\-audit"), "{man}");
+    assert!(
+        man.contains(".TH") && man.contains("vmware\\-audit"),
+        "{man}"
+    );
 }
 
 #[test]
 fn no_colour_in_pipes_unless_asked() {
     let home = generated(30);
-    let plain = bin(home.path()).args(["log", "--last", "5"]).output().unwrap().stdout;
+    let plain = bin(home.path())
+        .args(["log", "--last", "5"])
+        .output()
+        .unwrap()
+        .stdout;
     assert!(!plain.contains(&0x1b));
-    let forced = bin(home.path()).args(["--color", "always", "log", "--last", "5"]).output().unwrap().stdout;
+    let forced = bin(home.path())
+        .args(["--color", "always", "log", "--last", "5"])
+        .output()
+        .unwrap()
+        .stdout;
     assert!(forced.contains(&0x1b));
-    let no_color = bin(home.path()).env("NO_COLOR", "1").args(["log", "--last", "5"]).output().unwrap().stdout;
+    let no_color = bin(home.path())
+        .env("NO_COLOR", "1")
+        .args(["log", "--last", "5"])
+        .output()
+        .unwrap()
+        .stdout;
     assert!(!no_color.contains(&0x1b));
 }

@@ -39,7 +39,11 @@ fn hostile_home() -> Home {
             tool: format!("tool{i}{h}"),
             params: json_text.clone(),
             result: format!("{{\"raw\": \"{h}\"}}"), // invalid JSON on purpose: raw controls in a string
-            status: if i == 0 { "denied".into() } else { format!("weird{h}") },
+            status: if i == 0 {
+                "denied".into()
+            } else {
+                format!("weird{h}")
+            },
             agent: h.to_string(),
             user: h.to_string(),
             workflow_id: h.to_string(),
@@ -53,7 +57,8 @@ fn hostile_home() -> Home {
 }
 
 fn assert_clean(what: &str, bytes: &[u8]) {
-    let text = String::from_utf8(bytes.to_vec()).unwrap_or_else(|e| panic!("{what}: not UTF-8: {e}"));
+    let text =
+        String::from_utf8(bytes.to_vec()).unwrap_or_else(|e| panic!("{what}: not UTF-8: {e}"));
     if let Some(c) = text.chars().find(|&c| is_unsafe(c) && c != '\n') {
         panic!("{what}: raw {c:?} reached the output:\n{text:?}");
     }
@@ -76,7 +81,13 @@ fn no_command_lets_a_control_character_through() {
         &["rules", "validate"],
         &["policy", "-o", "x\u{202e}", "-e", "\u{1b}[31mprod"],
         &["policy", "-o", "x", "--json"],
-        &["log", "--skill", "\u{1b}]52;c;eA==\u{7}", "--since", "\u{1b}[2J"],
+        &[
+            "log",
+            "--skill",
+            "\u{1b}]52;c;eA==\u{7}",
+            "--since",
+            "\u{1b}[2J",
+        ],
     ];
     for args in runs {
         let out = bin(home.path()).args(*args).output().unwrap();
@@ -84,29 +95,54 @@ fn no_command_lets_a_control_character_through() {
         assert_clean(&format!("{args:?} stderr"), &out.stderr);
     }
     // JSON stays exact: the hostile values come back byte for byte.
-    let out = bin(home.path()).args(["export", "--limit", "0"]).output().unwrap();
+    let out = bin(home.path())
+        .args(["export", "--limit", "0"])
+        .output()
+        .unwrap();
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let mut agents: Vec<String> = rows.iter().map(|r| r["agent"].as_str().unwrap().to_string()).collect();
+    let mut agents: Vec<String> = rows
+        .iter()
+        .map(|r| r["agent"].as_str().unwrap().to_string())
+        .collect();
     agents.reverse();
     assert_eq!(agents, HOSTILE);
     // The table shows them escaped, visibly.
-    let table = String::from_utf8(bin(home.path()).args(["log", "--last", "50"]).output().unwrap().stdout).unwrap();
-    assert!(table.contains("\\u{1b}]52;c;") && table.contains("\\u{202e}"), "{table}");
+    let table = String::from_utf8(
+        bin(home.path())
+            .args(["log", "--last", "50"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        table.contains("\\u{1b}]52;c;") && table.contains("\\u{202e}"),
+        "{table}"
+    );
 }
 
 #[test]
 fn csv_in_a_pipe_is_exact_data() {
     let home = hostile_home();
-    let out = bin(home.path()).args(["export", "--format", "csv"]).output().unwrap();
+    let out = bin(home.path())
+        .args(["export", "--format", "csv"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("\u{1b}]52;c;aGVsbG8gd29ybGQ=\u{7}"), "exact values for files and pipes");
+    assert!(
+        text.contains("\u{1b}]52;c;aGVsbG8gd29ybGQ=\u{7}"),
+        "exact values for files and pipes"
+    );
 }
 
 #[test]
 fn follow_across_a_rotation_loses_no_row_and_repeats_none() {
     let home = Home::new();
     // A database must exist to follow; one seed row.
-    AuditEngine::new(home.db()).append(Record { tool: "seed".into(), ..Record::default() });
+    AuditEngine::new(home.db()).append(Record {
+        tool: "seed".into(),
+        ..Record::default()
+    });
     let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("vmware-audit"))
         .args(["log", "--follow", "--jsonl", "--last", "0"])
         .env("OPS_HOME", home.path())
@@ -122,22 +158,49 @@ fn follow_across_a_rotation_loses_no_row_and_repeats_none() {
     });
     std::thread::sleep(std::time::Duration::from_millis(400));
     let pad = "p".repeat(300);
-    let writer = skill_cmd(home.path(), &["list_dfw_policies", "--seq", "--repeat", "400", "--interval-ms", "2", "--rotate-bytes", "50000", &format!("pad={pad}")])
-        .output()
-        .unwrap();
+    let writer = skill_cmd(
+        home.path(),
+        &[
+            "list_dfw_policies",
+            "--seq",
+            "--repeat",
+            "400",
+            "--interval-ms",
+            "2",
+            "--rotate-bytes",
+            "50000",
+            &format!("pad={pad}"),
+        ],
+    )
+    .output()
+    .unwrap();
     assert!(writer.status.success());
-    assert!(!vmware_policy::audit::rotate::archives(&home.db()).is_empty(), "the writer must rotate");
+    assert!(
+        !vmware_policy::audit::rotate::archives(&home.db()).is_empty(),
+        "the writer must rotate"
+    );
     std::thread::sleep(std::time::Duration::from_millis(800));
     // SAFETY: a plain kill(2) of our own child.
     unsafe { libc::kill(follow.id() as i32, libc::SIGINT) };
     let status = follow.wait().unwrap();
-    assert!(status.success(), "Ctrl-C ends the follow cleanly: {status:?}");
+    assert!(
+        status.success(),
+        "Ctrl-C ends the follow cleanly: {status:?}"
+    );
     let out = reader.join().unwrap();
     let seqs: Vec<i64> = out
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|r| r["tool"] == "list_dfw_policies")
-        .map(|r| serde_json::from_str::<Value>(r["params"].as_str().unwrap()).unwrap()["seq"].as_i64().unwrap())
+        .map(|r| {
+            serde_json::from_str::<Value>(r["params"].as_str().unwrap()).unwrap()["seq"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
-    assert_eq!(seqs, (0..400).collect::<Vec<_>>(), "every row once, in order");
+    assert_eq!(
+        seqs,
+        (0..400).collect::<Vec<_>>(),
+        "every row once, in order"
+    );
 }

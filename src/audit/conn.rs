@@ -78,6 +78,9 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
     if !mode.eq_ignore_ascii_case("wal") {
         let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     }
+    // Keep the WAL file small after checkpoints (it is persistent, see below): a
+    // read-only reader of a large stale WAL must re-read all of it on every open.
+    let _: i64 = conn.query_row("PRAGMA journal_size_limit=4194304", [], |r| r.get(0))?;
     conn.execute_batch(match durability {
         Durability::Full => "PRAGMA synchronous=FULL",
         Durability::Normal => "PRAGMA synchronous=NORMAL",
