@@ -52,7 +52,7 @@ fn hostile_home() -> Home {
             ..Record::default()
         });
     }
-    home.write_rules(&format!("deny:\n  - name: \"rule\\e]52;c;eA==\\a\"\n    operations: [\"x\\u202e\"]\n    reason: \"\\e[2J gone\"\n"));
+    home.write_rules("deny:\n  - name: \"rule\\e]52;c;eA==\\a\"\n    operations: [\"x\\u202e\"]\n    reason: \"\\e[2J gone\"\n");
     home
 }
 
