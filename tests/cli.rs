@@ -577,3 +577,54 @@ fn no_colour_in_pipes_unless_asked() {
         .stdout;
     assert!(!no_color.contains(&0x1b));
 }
+
+#[test]
+fn global_paths_and_local_time() {
+    let home = generated(40);
+    let elsewhere = Home::new();
+    // --db and --rules override OPS_HOME.
+    let rows = json_out(
+        bin(elsewhere.path())
+            .arg("--db")
+            .arg(home.db())
+            .args(["log", "--json", "--last", "3"]),
+    );
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+    std::fs::write(
+        elsewhere.path().join("other.yaml"),
+        "deny:\n  - name: from-flag\n",
+    )
+    .unwrap();
+    let doc = json_out(
+        bin(home.path())
+            .arg("--rules")
+            .arg(elsewhere.path().join("other.yaml"))
+            .args(["policy", "-o", "x", "--json"]),
+    );
+    assert_eq!(doc["rule"], "from-flag");
+    // --local shows the same instants in the local zone (TZ fixed for the test).
+    let utc = String::from_utf8(
+        bin(home.path())
+            .env("TZ", "Asia/Kolkata")
+            .args(["log", "--last", "1"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let local = String::from_utf8(
+        bin(home.path())
+            .env("TZ", "Asia/Kolkata")
+            .args(["--local", "log", "--last", "1"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        utc.contains("Time (UTC)") && local.contains("Time (local)"),
+        "{utc}\n{local}"
+    );
+    let time_of = |t: &str| t.lines().nth(1).unwrap()[6..11].to_string();
+    assert_ne!(time_of(&utc), time_of(&local), "+05:30 shifts the clock");
+}

@@ -61,7 +61,9 @@ pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, St
     create_private(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     configure(&conn, durability)

@@ -38,34 +38,46 @@ pub fn fail(msg: &str) -> i32 {
 /// characters as `\uXXXX` too (exact JSON, and nothing raw reaches a terminal).
 pub fn json_str(w: &mut impl Write, s: &str) -> std::io::Result<()> {
     w.write_all(b"\"")?;
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let esc: Option<&[u8]> = match c {
-            '"' => Some(b"\\\""),
-            '\\' => Some(b"\\\\"),
-            '\n' => Some(b"\\n"),
-            '\r' => Some(b"\\r"),
-            '\t' => Some(b"\\t"),
-            '\u{8}' => Some(b"\\b"),
-            '\u{c}' => Some(b"\\f"),
-            _ => None,
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // ASCII needs no Unicode lookup: only `"`, `\`, C0 and DEL are special.
+        let (c, len) = if b < 0x80 {
+            if b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f {
+                i += 1;
+                continue;
+            }
+            (b as char, 1)
+        } else {
+            let c = s[i..].chars().next().unwrap_or('\u{fffd}');
+            if !is_unsafe(c) {
+                i += c.len_utf8();
+                continue;
+            }
+            (c, c.len_utf8())
         };
-        if esc.is_none() && !is_unsafe(c) {
-            continue;
-        }
-        w.write_all(&s.as_bytes()[start..i])?;
-        match esc {
-            Some(e) => w.write_all(e)?,
-            None => {
+        w.write_all(&bytes[start..i])?;
+        match c {
+            '"' => w.write_all(b"\\\"")?,
+            '\\' => w.write_all(b"\\\\")?,
+            '\n' => w.write_all(b"\\n")?,
+            '\r' => w.write_all(b"\\r")?,
+            '\t' => w.write_all(b"\\t")?,
+            '\u{8}' => w.write_all(b"\\b")?,
+            '\u{c}' => w.write_all(b"\\f")?,
+            c => {
                 let mut units = [0u16; 2];
                 for u in c.encode_utf16(&mut units) {
                     write!(w, "\\u{u:04x}")?;
                 }
             }
         }
-        start = i + c.len_utf8();
+        i += len;
+        start = i;
     }
-    w.write_all(&s.as_bytes()[start..])?;
+    w.write_all(&bytes[start..])?;
     w.write_all(b"\"")
 }
 
@@ -92,34 +104,51 @@ fn fields(r: &AuditRow) -> [(&'static str, Result<i64, &str>); 18] {
     ]
 }
 
-/// One row as a JSON object, keyed by column name; `indent` is Python's
-/// `indent=2` layout at the given depth, `None` is compact.
-pub fn json_row(w: &mut impl Write, r: &AuditRow, indent: Option<&str>) -> std::io::Result<()> {
-    let (open, sep, colon, close) = match indent {
-        Some(pad) => (
-            format!("{pad}{{\n{pad}  "),
-            format!(",\n{pad}  "),
-            ": ",
-            format!("\n{pad}}}"),
-        ),
-        None => ("{".to_string(), ", ".to_string(), ": ", "}".to_string()),
+/// One row as a JSON object, keyed by column name: Python's `indent=2` layout
+/// as an element of an array, or compact.
+pub fn json_row(w: &mut impl Write, r: &AuditRow, indented: bool) -> std::io::Result<()> {
+    let (open, sep, close): (&[u8], &[u8], &[u8]) = if indented {
+        (b"  {\n    ", b",\n    ", b"\n  }")
+    } else {
+        (b"{", b", ", b"}")
     };
-    w.write_all(open.as_bytes())?;
+    w.write_all(open)?;
     for (i, (name, value)) in fields(r).into_iter().enumerate() {
         if i > 0 {
-            w.write_all(sep.as_bytes())?;
+            w.write_all(sep)?;
         }
-        write!(w, "\"{name}\"{colon}")?;
+        w.write_all(b"\"")?;
+        w.write_all(name.as_bytes())?;
+        w.write_all(b"\": ")?;
         match value {
-            Ok(n) => write!(w, "{n}")?,
+            Ok(n) => write_int(w, n)?,
             Err(s) => json_str(w, s)?,
         }
     }
-    w.write_all(close.as_bytes())
+    w.write_all(close)
+}
+
+/// An integer without the formatting machinery (hot in a full export).
+fn write_int(w: &mut impl Write, n: i64) -> std::io::Result<()> {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        w.write_all(b"-")?;
+    }
+    w.write_all(&buf[i..])
 }
 
 pub fn json_line(w: &mut impl Write, r: &AuditRow) -> std::io::Result<()> {
-    json_row(w, r, None)?;
+    json_row(w, r, false)?;
     w.write_all(b"\n")
 }
 
@@ -140,7 +169,7 @@ impl JsonArray {
     pub fn push(&mut self, w: &mut impl Write, r: &AuditRow) -> std::io::Result<()> {
         w.write_all(if self.started { b",\n" } else { b"[\n" })?;
         self.started = true;
-        json_row(w, r, Some("  "))
+        json_row(w, r, true)
     }
     pub fn finish(self, w: &mut impl Write) -> std::io::Result<()> {
         w.write_all(if self.started { b"\n]\n" } else { b"[]\n" })
