@@ -10,6 +10,7 @@ pub mod query;
 pub mod rotate;
 pub mod schema;
 pub mod stats;
+pub mod tail;
 pub mod writer;
 
 pub use conn::Durability;

@@ -6,8 +6,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use vmware_policy::audit::conn::{FileId, file_id};
-use vmware_policy::audit::{AuditRow, Filter, Order, Reader, rotate};
+use vmware_policy::audit::tail::{BATCH, Tail};
+use vmware_policy::audit::{AuditRow, Filter, ReadError, Reader};
 use vmware_policy::safe_text::term_safe;
 
 use super::args::LogArgs;
@@ -152,83 +152,39 @@ fn catch_interrupt() {
     }
 }
 
-struct Live {
-    reader: Reader,
-    id: Option<FileId>,
-    last: i64,
-}
-
-fn open_live(ctx: &Ctx, last: i64) -> Option<Live> {
-    let id = file_id(&ctx.db).map(|(id, _)| id);
-    Reader::open(&ctx.db)
-        .ok()
-        .map(|reader| Live { reader, id, last })
-}
-
 fn follow(ctx: &Ctx, filter: &Filter, start: i64, format: Format, need_header: bool) -> i32 {
     catch_interrupt();
-    let mut live = open_live(ctx, start);
+    let mut tail = Tail::new(&ctx.db, start);
     let mut header = need_header;
     while !STOP.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(150));
-        let Some(cur) = live.as_mut() else {
-            live = open_live(ctx, 0);
-            continue;
-        };
-        let replaced = file_id(&ctx.db).map(|(id, _)| id) != cur.id;
-        // Whatever the file we hold got before a rotation, then the new file from its start.
-        if print_new(ctx, cur, filter, format, &mut header).is_err() {
-            return 0;
-        }
-        if replaced {
-            // Rows checkpointed into the archive after our last read: read it once more by name.
-            if let Some(archive) = rotate::archives(&ctx.db)
-                .into_iter()
-                .rev()
-                .find(|p| file_id(p).map(|(id, _)| id) == cur.id)
-                && let Ok(reader) = Reader::open(&archive)
-            {
-                let mut again = Live {
-                    reader,
-                    id: cur.id,
-                    last: cur.last,
-                };
-                if print_new(ctx, &mut again, filter, format, &mut header).is_err() {
-                    return 0;
+        loop {
+            let rows = match tail.poll(filter) {
+                Ok(p) => p.rows,
+                Err(ReadError::Missing(_)) => break,
+                Err(e) => {
+                    eprintln!("vmware-audit: {}", read_error(&e, &ctx.db));
+                    break;
                 }
+            };
+            let full = rows.len() >= BATCH;
+            if print_rows(ctx, &rows, format, &mut header).is_err() {
+                return 0; // a closed pipe
             }
-            live = open_live(ctx, 0);
+            if !full {
+                break;
+            }
         }
     }
     0
 }
 
-fn print_new(
+fn print_rows(
     ctx: &Ctx,
-    live: &mut Live,
-    filter: &Filter,
+    rows: &[AuditRow],
     format: Format,
     header: &mut bool,
 ) -> std::io::Result<()> {
-    let f = Filter {
-        after_id: Some(live.last),
-        ..filter.clone()
-    };
-    let rows = match live.reader.query(&f, Order::OldestFirst, Some(5000)) {
-        Ok(r) => r,
-        Err(e) => {
-            let msg = match &e {
-                rusqlite::Error::SqliteFailure(..) => sqlite_error(&e, &ctx.db),
-                _ => read_error(&vmware_policy::audit::ReadError::Sqlite(e), &ctx.db),
-            };
-            eprintln!("vmware-audit: {msg}");
-            return Ok(());
-        }
-    };
-    // Every row moves the cursor, printed or not, so none is read twice.
-    if let Some(last) = rows.last() {
-        live.last = last.id;
-    }
     if rows.is_empty() {
         return Ok(());
     }
@@ -238,7 +194,7 @@ fn print_new(
             .iter()
             .try_for_each(|r| output::json_line(&mut out, r))?,
         Format::Table => {
-            let text = table(ctx, &rows, true).render(ctx.width, ctx.color);
+            let text = table(ctx, rows, true).render(ctx.width, ctx.color);
             let body = if *header {
                 text.as_str()
             } else {
