@@ -2,6 +2,7 @@
 //! and the rules, shared with the terminal UI through the library.
 
 mod cli;
+mod tui;
 
 use clap::Parser;
 use cli::args::{Cli, Command};
@@ -20,7 +21,13 @@ fn main() {
         Command::Generate(a) => cli::misc::generate(&ctx, a),
         Command::Completions { shell } => cli::misc::completions(*shell),
         Command::Man => cli::misc::man(),
-        Command::Demo => cli::demo::run(),
+        Command::Tui(a) if a.demo => cli::demo::run(&ctx),
+        Command::Tui(_) => tui::run(tui::Options {
+            db: ctx.db.clone(),
+            rules: ctx.rules.clone(),
+            color: ctx.color,
+        }),
+        Command::Demo => cli::demo::run(&ctx),
     };
     std::process::exit(code);
 }

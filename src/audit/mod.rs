@@ -10,6 +10,7 @@ pub mod query;
 pub mod rotate;
 pub mod schema;
 pub mod stats;
+pub mod status;
 pub mod tail;
 pub mod writer;
 

@@ -35,7 +35,7 @@ impl Bucket {
 /// Counts by one dimension, largest first (ties by name).
 pub type Counts = Vec<(String, u64)>;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
     pub total: u64,
     /// Rows whose status starts with `denied`.

@@ -61,8 +61,18 @@ pub enum Command {
     },
     /// Print the manual page (roff)
     Man,
-    /// Run simulated agent calls through the real guard in a temporary home and show the rows
+    /// The interactive terminal UI: live audit stream, filters, stats, detail
+    Tui(TuiArgs),
+    /// See it live: a temporary home, demo rules, simulated agents calling tools
+    /// through the real guard, and the TUI on it (without a terminal: the rows)
     Demo,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct TuiArgs {
+    /// Run on a temporary demo home with simulated agents (as `vmware-audit demo`)
+    #[arg(long)]
+    pub demo: bool,
 }
 
 /// Which rows; a flag given twice means either value.

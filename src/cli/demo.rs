@@ -1,11 +1,27 @@
-//! `vmware-audit demo`: a temporary home, a demo rules file, simulated agent
-//! calls through the real guard, and the rows they wrote.
+//! `vmware-audit demo` (and `tui --demo`): a temporary home, demo rules with
+//! deny rules and a maintenance window, simulated agents calling tools through
+//! the real guard, and the TUI on it. Without a terminal, a fixed set of calls
+//! and the rows they wrote.
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{Timelike, Utc};
 use serde_json::json;
 use vmware_policy::audit::Reader;
+use vmware_policy::audit::generate::generate;
 use vmware_policy::{AuditEngine, Call, Guard, PolicyEngine, Tool, sanitize};
 
-const DEMO_RULES: &str = r#"# demo rules: written by `vmware-audit demo`
+use super::common::Ctx;
+
+/// The demo rules; the window is set to open two hours from now, so it shows
+/// closed and high-risk calls are denied by it.
+fn demo_rules(window_start: &str, window_end: &str) -> String {
+    format!(
+        r#"# demo rules: written by `vmware-audit demo`
 deny:
   - name: no-delete-in-prod
     operations: ["delete_*"]
@@ -16,12 +32,14 @@ deny:
     min_risk_level: medium
     environments: ["prod-*"]
 maintenance_window:
-  start: "22:00"
-  end: "06:00"
-"#;
+  start: "{window_start}"
+  end: "{window_end}"
+"#
+    )
+}
 
-pub fn run() -> i32 {
-    let home = match tempfile_dir() {
+pub fn run(ctx: &Ctx) -> i32 {
+    let home = match demo_home() {
         Ok(h) => h,
         Err(e) => {
             eprintln!("vmware-audit demo: cannot create a temporary home: {e}");
@@ -30,11 +48,105 @@ pub fn run() -> i32 {
     };
     let rules = home.join("rules.yaml");
     let db = home.join("audit.db");
-    if let Err(e) = std::fs::write(&rules, DEMO_RULES) {
+    let now = Utc::now();
+    let at = |h: u32| format!("{:02}:{:02}", (now.hour() + h) % 24, now.minute());
+    if let Err(e) = std::fs::write(&rules, demo_rules(&at(2), &at(3))) {
         eprintln!("vmware-audit demo: cannot write {}: {e}", rules.display());
         return 1;
     }
-    let guard = Guard::new(PolicyEngine::new(&rules), AuditEngine::new(&db));
+    let guard = Arc::new(Guard::new(
+        PolicyEngine::new(&rules),
+        AuditEngine::new(&db),
+    ));
+    if !std::io::stdout().is_terminal() {
+        return fixed_calls(&guard, &home, &db);
+    }
+    // A day of history first, so the stats and filters have something to show.
+    if let Err(e) = generate(&db, 3000, 1, now.timestamp() as u64, now) {
+        eprintln!("vmware-audit demo: cannot write the demo history: {e}");
+        return 1;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let agents: Vec<_> = (0..3)
+        .map(|i| {
+            let (guard, stop) = (guard.clone(), stop.clone());
+            std::thread::spawn(move || agent(&guard, &stop, i))
+        })
+        .collect();
+    let code = crate::tui::run(crate::tui::Options {
+        db: db.clone(),
+        rules: rules.clone(),
+        color: ctx.color,
+    });
+    stop.store(true, Ordering::Relaxed);
+    for a in agents {
+        let _ = a.join();
+    }
+    println!(
+        "The demo home is kept for a look with the other commands:\n  \
+         OPS_HOME={} vmware-audit log --status denied",
+        home.display()
+    );
+    code
+}
+
+/// Tools the simulated agents call: (skill, tool, risk, sensitive params).
+const TOOLS: &[(&str, &str, &str)] = &[
+    ("nsx_security", "list_dfw_policies", "low"),
+    ("nsx_security", "create_dfw_rule", "medium"),
+    ("nsx_security", "delete_dfw_policy", "critical"),
+    ("vsphere", "list_vms", "low"),
+    ("vsphere", "power_off_vm", "high"),
+    ("vsphere", "delete_vm", "critical"),
+    ("vsphere", "get_vm_metrics", "low"),
+    ("avi", "list_pools", "low"),
+    ("avi", "delete_pool", "high"),
+    ("aria", "get_alerts", "low"),
+];
+const ENVS: &[&str] = &["production", "prod-eu", "lab", "staging"];
+
+/// One simulated agent: a call every 0.3–1.5 s until told to stop.
+fn agent(guard: &Guard, stop: &AtomicBool, n: u64) {
+    let mut seed = Utc::now().timestamp_nanos_opt().unwrap_or(1) as u64 ^ (n + 1) * 0x9e37_79b9;
+    let mut next = |m: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % m
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let (skill, name, risk) = TOOLS[next(TOOLS.len() as u64) as usize];
+        let tool = Tool::new(skill, name)
+            .risk(risk)
+            .sensitive_params(&["password"]);
+        let target = format!("web-{:02}", next(40));
+        let mut params = json!({"target": target, "password": "demo-secret"});
+        if next(8) == 0 {
+            params["dry_run"] = json!(true);
+        }
+        let call = Call::new(params)
+            .env(ENVS[next(ENVS.len() as u64) as usize])
+            .workflow_id(&format!("wf-{}", next(5)));
+        let fails = next(25) == 0;
+        let _ = guard.run(&tool, call, || {
+            if fails {
+                Err(format!("{target}: the vCenter API answered 503"))
+            } else {
+                Ok(json!({"target": target, "done": true}))
+            }
+        });
+        let pause = 300 + next(1200);
+        for _ in 0..pause / 50 {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// No terminal: a fixed set of calls, and the rows they wrote.
+fn fixed_calls(guard: &Guard, home: &Path, db: &Path) -> i32 {
     let list = Tool::new("nsx_security", "list_dfw_policies");
     let create = Tool::new("nsx_security", "create_dfw_rule").risk("medium");
     let delete = Tool::new("nsx_security", "delete_dfw_policy")
@@ -43,10 +155,7 @@ pub fn run() -> i32 {
     let calls: Vec<(&Tool, Call)> = vec![
         (&list, Call::new(json!({})).env("production")),
         (&create, Call::new(json!({"policy_id": "web"})).env("lab")),
-        (
-            &create,
-            Call::new(json!({"policy_id": "web"})).env("prod-eu"),
-        ),
+        (&create, Call::new(json!({"policy_id": "web"})).env("prod-eu")),
         (
             &delete,
             Call::new(json!({"policy_id": "web", "password": "s3cret"})).env("production"),
@@ -64,7 +173,7 @@ pub fn run() -> i32 {
         let _ = guard.run(tool, call, || Ok::<_, String>(json!({"done": true})));
     }
     println!("demo home: {} (rules.yaml, audit.db)\n", home.display());
-    let rows = match Reader::open(&db).and_then(|r| r.latest(50).map_err(Into::into)) {
+    let rows = match Reader::open(db).and_then(|r| r.latest(50).map_err(Into::into)) {
         Ok(rows) => rows,
         Err(e) => {
             eprintln!("vmware-audit demo: cannot read {}: {e}", db.display());
@@ -92,10 +201,11 @@ pub fn run() -> i32 {
             sanitize(detail, 90)
         );
     }
+    println!("\n(run it in a terminal to see the live TUI)");
     0
 }
 
-fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
+fn demo_home() -> std::io::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("vmware-audit-demo-{}", std::process::id()));
     vmware_policy::home::ensure_private_dir(&dir)?;
     Ok(dir)

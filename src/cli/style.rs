@@ -32,22 +32,14 @@ impl Paint {
     /// A status coloured by kind: denied and error red, interrupted yellow, dry
     /// runs dim, bypasses magenta, ok green. An unknown status is shown plain.
     pub fn for_status(status: &str) -> Paint {
-        if status.ends_with("_bypassed") {
-            Paint::Magenta
-        } else if status.contains("denied")
-            || status.contains("error")
-            || status == "rejected"
-            || status == "budget_exceeded"
-        {
-            Paint::Red
-        } else if status.starts_with("interrupted") {
-            Paint::Yellow
-        } else if status.starts_with("dry_run") {
-            Paint::Dim
-        } else if status == "ok" {
-            Paint::Green
-        } else {
-            Paint::Plain
+        use vmware_policy::audit::status::{Kind, kind};
+        match kind(status) {
+            Kind::Bypassed => Paint::Magenta,
+            Kind::Denied | Kind::Error => Paint::Red,
+            Kind::Interrupted => Paint::Yellow,
+            Kind::DryRun => Paint::Dim,
+            Kind::Ok => Paint::Green,
+            Kind::Other => Paint::Plain,
         }
     }
 }

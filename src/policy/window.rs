@@ -29,6 +29,24 @@ impl Window {
             minute >= start || minute <= end
         }
     }
+
+    /// Minutes from `minute` until the window opens (when closed) or closes
+    /// (when open; both ends are inclusive, so it closes after `end`).
+    /// `None` when an end lies outside the day and the state never changes.
+    pub fn minutes_until_change(start: i64, end: i64, minute: i64) -> Option<i64> {
+        let day = 0..1440;
+        if !day.contains(&start) || !day.contains(&end) {
+            return None;
+        }
+        if Window::contains(start, end, minute) {
+            if (end + 1).rem_euclid(1440) == start {
+                return None; // open all day
+            }
+            Some((end + 1 - minute).rem_euclid(1440))
+        } else {
+            Some((start - minute).rem_euclid(1440))
+        }
+    }
 }
 
 /// Python's `int()` of a string: surrounding whitespace, a sign, digits with
@@ -108,6 +126,16 @@ pub(crate) fn compile_window(w: &Node) -> Window {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn time_until_the_window_changes() {
+        use super::Window;
+        // 22:00-06:00: at 21:00 it opens in 60 minutes; at 05:30 it closes in 31.
+        assert_eq!(Window::minutes_until_change(1320, 360, 1260), Some(60));
+        assert_eq!(Window::minutes_until_change(1320, 360, 330), Some(31));
+        assert_eq!(Window::minutes_until_change(0, 1439, 500), None);
+        assert_eq!(Window::minutes_until_change(1800, 360, 500), None);
+    }
+
     use super::*;
     use crate::policy::rules::{Body, RuleSet, Source};
     use std::path::Path;

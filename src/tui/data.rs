@@ -1,0 +1,381 @@
+//! The data worker: a thread that owns the database connections and answers
+//! the UI's requests, so a slow query or a long search never freezes the
+//! screen. Requests carry the generation of the filters they were made for;
+//! a search scan stops as soon as a newer generation is asked for.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::Instant;
+
+use vmware_policy::audit::stats::{self, Bucket, Stats};
+use vmware_policy::audit::tail::{BATCH, Tail};
+use vmware_policy::audit::{AuditRow, Filter, History, Order, ReadError, Reader};
+
+use super::search::Search;
+
+/// Where a page of rows starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// The newest rows the live cursor has reached.
+    Newest,
+    /// Rows older than this id, newest first.
+    Before(i64),
+    /// Rows newer than this id, oldest first.
+    After(i64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Page {
+        generation: u64,
+        filter: Filter,
+        search: Option<String>,
+        anchor: Anchor,
+        limit: usize,
+    },
+    /// Rows written since the last tail (every row: the UI filters them, and
+    /// counts them all).
+    Tail,
+    Stats {
+        generation: u64,
+        filter: Filter,
+        bucket: Bucket,
+    },
+    /// Totals and the values present, for the header and the pickers.
+    Overview,
+}
+
+/// What went wrong with the database, said so an operator knows what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbProblem {
+    Missing(String),
+    Unreadable(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response {
+    Page {
+        generation: u64,
+        anchor: Anchor,
+        /// Oldest first.
+        rows: Vec<AuditRow>,
+        /// The id the scan reached (the next page continues past it); for a
+        /// search this can lie beyond the last match.
+        edge: i64,
+        /// Nothing further in that direction.
+        exhausted: bool,
+        took_ms: u64,
+    },
+    Tail {
+        rows: Vec<AuditRow>,
+        rotated: bool,
+        /// More rows wait (a full batch was read).
+        more: bool,
+    },
+    Stats {
+        generation: u64,
+        stats: Result<Stats, String>,
+    },
+    Overview(Result<Stats, String>),
+    Problem(DbProblem),
+    /// The database is readable (again).
+    Ready,
+}
+
+/// The UI's side of the worker.
+pub struct Worker {
+    tx: Sender<Request>,
+    latest_gen: Arc<AtomicU64>,
+}
+
+impl Worker {
+    /// Start the worker on `db`; its answers go to `out`, wrapped by `wrap`.
+    pub fn spawn<E: Send + 'static>(
+        db: PathBuf,
+        out: Sender<E>,
+        wrap: fn(Response) -> E,
+    ) -> Worker {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let latest_gen = Arc::new(AtomicU64::new(0));
+        let generation = latest_gen.clone();
+        std::thread::Builder::new()
+            .name("tui-data".into())
+            .spawn(move || serve(db, rx, generation, move |r| out.send(wrap(r)).is_ok()))
+            .expect("spawn the data worker thread");
+        Worker { tx, latest_gen }
+    }
+
+    pub fn send(&self, r: Request) {
+        if let Request::Page { generation, .. } | Request::Stats { generation, .. } = &r {
+            self.latest_gen.fetch_max(*generation, Ordering::Relaxed);
+        }
+        let _ = self.tx.send(r);
+    }
+}
+
+struct Db {
+    path: PathBuf,
+    reader: Option<Reader>,
+    tail: Option<Tail>,
+    problem: Option<DbProblem>,
+}
+
+impl Db {
+    /// Open the reader and the tail if needed; the tail starts after the rows
+    /// that exist now, which the first page shows.
+    fn ensure(&mut self) -> Result<&Reader, DbProblem> {
+        if self.reader.is_none() {
+            match Reader::open(&self.path).and_then(|r| {
+                let max = r.max_id().map_err(ReadError::Sqlite)?;
+                Ok((r, max))
+            }) {
+                Ok((r, max)) => {
+                    self.tail = Some(Tail::new(&self.path, max));
+                    self.reader = Some(r);
+                }
+                Err(e) => return Err(problem(&e, &self.path)),
+            }
+        }
+        Ok(self.reader.as_ref().expect("opened above"))
+    }
+
+    fn fail(&mut self, e: &ReadError) -> DbProblem {
+        self.reader = None;
+        self.tail = None;
+        problem(e, &self.path)
+    }
+}
+
+fn problem(e: &ReadError, path: &std::path::Path) -> DbProblem {
+    let p = path.display();
+    match e {
+        ReadError::Missing(_) => DbProblem::Missing(format!(
+            "No audit database at {p} yet. It is created by the first audited tool call; \
+             this view starts showing rows as soon as it exists. \
+             (`vmware-audit demo` shows one; OPS_HOME or --db read another.)"
+        )),
+        ReadError::Sqlite(err) => {
+            let text = err.to_string();
+            let hint = if text.contains("not a database") || text.contains("malformed") {
+                "It is not a readable SQLite database: move it aside (skills create a new one) \
+                 and keep the file for inspection."
+            } else if text.contains("locked") || text.contains("busy") {
+                "Another process holds a lock on it; retrying."
+            } else {
+                "Check the file's permissions and the disk."
+            };
+            DbProblem::Unreadable(format!("Cannot read {p}: {text}. {hint}"))
+        }
+    }
+}
+
+fn serve(
+    path: PathBuf,
+    rx: Receiver<Request>,
+    latest_gen: Arc<AtomicU64>,
+    send: impl Fn(Response) -> bool,
+) {
+    let mut db = Db {
+        path,
+        reader: None,
+        tail: None,
+        problem: None,
+    };
+    while let Ok(req) = rx.recv() {
+        let stale = |generation: u64| generation < latest_gen.load(Ordering::Relaxed);
+        let answer = handle(&mut db, req, &stale);
+        let answer = match answer {
+            Ok(Some(a)) => {
+                if db.problem.take().is_some() && !send(Response::Ready) {
+                    return;
+                }
+                a
+            }
+            Ok(None) => continue,
+            Err(p) => {
+                db.problem = Some(p.clone());
+                Response::Problem(p)
+            }
+        };
+        if !send(answer) {
+            return;
+        }
+    }
+}
+
+fn handle(
+    db: &mut Db,
+    req: Request,
+    stale: &dyn Fn(u64) -> bool,
+) -> Result<Option<Response>, DbProblem> {
+    match req {
+        Request::Page {
+            generation,
+            filter,
+            search,
+            anchor,
+            limit,
+        } => {
+            if stale(generation) {
+                return Ok(None);
+            }
+            let started = Instant::now();
+            db.ensure()?;
+            let newest = db.tail.as_ref().map_or(0, Tail::last_id);
+            let search = search.as_deref().map(Search::new);
+            let page = page(
+                db.reader.as_ref().expect("ensured"),
+                &filter,
+                search.as_ref(),
+                anchor,
+                newest,
+                limit,
+                &|| stale(generation),
+            );
+            match page {
+                Ok(Some((rows, edge, exhausted))) => Ok(Some(Response::Page {
+                    generation,
+                    anchor,
+                    rows,
+                    edge,
+                    exhausted,
+                    took_ms: started.elapsed().as_millis() as u64,
+                })),
+                Ok(None) => Ok(None),
+                Err(e) => Err(db.fail(&ReadError::Sqlite(e))),
+            }
+        }
+        Request::Tail => {
+            let nothing = Response::Tail {
+                rows: Vec::new(),
+                rotated: false,
+                more: false,
+            };
+            if db.ensure().is_err() {
+                // No database yet (or unreadable): the page requests say why.
+                return Ok(Some(nothing));
+            }
+            let tail = db.tail.as_mut().expect("ensured");
+            match tail.poll(&Filter::default()) {
+                Ok(p) => {
+                    if p.rotated {
+                        // The reader holds the archive now: read the new file.
+                        db.reader = Reader::open(&db.path).ok();
+                    }
+                    let more = p.rows.len() >= BATCH;
+                    Ok(Some(Response::Tail {
+                        rows: p.rows,
+                        rotated: p.rotated,
+                        more,
+                    }))
+                }
+                Err(e) => Err(db.fail(&e)),
+            }
+        }
+        Request::Stats {
+            generation,
+            filter,
+            bucket,
+        } => {
+            if stale(generation) {
+                return Ok(None);
+            }
+            db.ensure()?;
+            Ok(Some(Response::Stats {
+                generation,
+                stats: history(db).and_then(|h| stats::compute(&h, &filter, bucket)).map_err(|e| e.to_string()),
+            }))
+        }
+        Request::Overview => {
+            db.ensure()?;
+            Ok(Some(Response::Overview(
+                history(db)
+                    .and_then(|h| stats::compute(&h, &Filter::default(), Bucket::Day))
+                    .map_err(|e| e.to_string()),
+            )))
+        }
+    }
+}
+
+fn history(db: &Db) -> rusqlite::Result<History> {
+    History::open(&db.path, false).map_err(|e| match e {
+        ReadError::Sqlite(e) => e,
+        ReadError::Missing(_) => rusqlite::Error::QueryReturnedNoRows,
+    })
+}
+
+/// Rows scanned between checks that the request is still wanted.
+const CHECK_EVERY: usize = 2048;
+
+/// One page: up to `limit` rows that `filter` (and `search`) select, on the
+/// `anchor` side, never past `newest` (rows after it arrive by the tail).
+/// `None` when the request went stale mid-scan.
+pub fn page(
+    reader: &Reader,
+    filter: &Filter,
+    search: Option<&Search>,
+    anchor: Anchor,
+    newest: i64,
+    limit: usize,
+    stale: &dyn Fn() -> bool,
+) -> rusqlite::Result<Option<(Vec<AuditRow>, i64, bool)>> {
+    let (f, order) = match anchor {
+        Anchor::Newest => (
+            Filter {
+                before_id: Some(newest + 1),
+                ..filter.clone()
+            },
+            Order::NewestFirst,
+        ),
+        Anchor::Before(id) => (
+            Filter {
+                before_id: Some(id),
+                ..filter.clone()
+            },
+            Order::NewestFirst,
+        ),
+        Anchor::After(id) => (
+            Filter {
+                after_id: Some(id),
+                before_id: Some(newest + 1),
+                ..filter.clone()
+            },
+            Order::OldestFirst,
+        ),
+    };
+    let mut rows = Vec::with_capacity(limit.min(1024));
+    let mut edge = match anchor {
+        Anchor::Newest => newest + 1,
+        Anchor::Before(id) => id,
+        Anchor::After(id) => id,
+    };
+    let mut scanned = 0usize;
+    let mut gave_up = false;
+    let mut full = false;
+    // Without a search, SQL stops at `limit`; with one, rows are scanned until
+    // enough match.
+    let sql_limit = if search.is_some() { None } else { Some(limit) };
+    reader.for_each(&f, order, sql_limit, |r| {
+        scanned += 1;
+        if scanned % CHECK_EVERY == 0 && stale() {
+            gave_up = true;
+            return false;
+        }
+        edge = r.id;
+        if search.is_none_or(|s| s.matches(&r)) {
+            rows.push(r);
+        }
+        full = rows.len() >= limit;
+        !full
+    })?;
+    if gave_up {
+        return Ok(None);
+    }
+    if order == Order::NewestFirst {
+        rows.reverse();
+    }
+    let exhausted = !full;
+    Ok(Some((rows, edge, exhausted)))
+}

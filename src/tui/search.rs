@@ -1,0 +1,101 @@
+//! The free-text search: fuzzy (skim's algorithm, via fuzzy-matcher) over a
+//! row's tool, params and result, so `delpool` finds `delete_pool` and
+//! `web-01` finds it inside the params JSON.
+
+use fuzzy_matcher::FuzzyMatcher;
+use fuzzy_matcher::skim::SkimMatcherV2;
+use vmware_policy::audit::AuditRow;
+
+pub struct Search {
+    query: String,
+    matcher: SkimMatcherV2,
+}
+
+impl std::fmt::Debug for Search {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Search({:?})", self.query)
+    }
+}
+
+/// Longest text of one field that is searched: a 10 MB result must not make
+/// one row cost seconds.
+const FIELD_MAX: usize = 64 * 1024;
+
+impl Search {
+    pub fn new(query: &str) -> Search {
+        Search {
+            query: query.to_string(),
+            matcher: SkimMatcherV2::default().ignore_case(),
+        }
+    }
+
+    pub fn matches(&self, r: &AuditRow) -> bool {
+        [&r.tool, &r.params, &r.result].iter().any(|field| {
+            let text = cut(field, FIELD_MAX);
+            self.matcher.fuzzy_match(text, &self.query).is_some()
+        })
+    }
+}
+
+/// The first `max` bytes of `s`, on a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Values narrowed by a fuzzy query, best match first (all, in order, when
+/// the query is empty). Returns indexes into `values`.
+pub fn rank(values: &[String], query: &str) -> Vec<usize> {
+    if query.is_empty() {
+        return (0..values.len()).collect();
+    }
+    let m = SkimMatcherV2::default().ignore_case();
+    let mut scored: Vec<(i64, usize)> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| m.fuzzy_match(v, query).map(|s| (s, i)))
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, i)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_abbreviations_in_tool_and_params() {
+        let row = AuditRow {
+            tool: "delete_pool".into(),
+            params: r#"{"pool": "web-01"}"#.into(),
+            result: "{}".into(),
+            ..AuditRow::default()
+        };
+        assert!(Search::new("delpool").matches(&row));
+        assert!(Search::new("WEB-01").matches(&row));
+        assert!(!Search::new("vm_power").matches(&row));
+    }
+
+    #[test]
+    fn ranks_the_closest_value_first() {
+        let values: Vec<String> = ["list_pools", "delete_pool", "delete_vm"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(rank(&values, "delpo")[0], 1);
+        assert_eq!(rank(&values, ""), vec![0, 1, 2]);
+        assert!(!rank(&values, "zzz").contains(&0));
+    }
+
+    #[test]
+    fn cuts_on_a_character_boundary() {
+        let s = "é".repeat(10);
+        assert_eq!(cut(&s, 5), "éé");
+    }
+}

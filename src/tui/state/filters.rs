@@ -1,0 +1,154 @@
+//! The filters an operator picks in the TUI, and the library [`Filter`] they
+//! become: the same filter the CLI builds from flags.
+
+use chrono::{DateTime, Duration, Utc};
+use vmware_policy::audit::{Bucket, Filter, python_ts};
+
+use crate::tui::action::Column;
+
+/// The time range of the stream and the stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Range {
+    Minutes15,
+    Hour,
+    Day,
+    Week,
+    #[default]
+    All,
+}
+
+impl Range {
+    pub fn next(self) -> Range {
+        match self {
+            Range::Minutes15 => Range::Hour,
+            Range::Hour => Range::Day,
+            Range::Day => Range::Week,
+            Range::Week => Range::All,
+            Range::All => Range::Minutes15,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Range::Minutes15 => "15m",
+            Range::Hour => "1h",
+            Range::Day => "24h",
+            Range::Week => "7d",
+            Range::All => "all",
+        }
+    }
+
+    fn span(self) -> Option<Duration> {
+        match self {
+            Range::Minutes15 => Some(Duration::minutes(15)),
+            Range::Hour => Some(Duration::hours(1)),
+            Range::Day => Some(Duration::hours(24)),
+            Range::Week => Some(Duration::days(7)),
+            Range::All => None,
+        }
+    }
+
+    /// The chart's time step for this range.
+    pub fn bucket(self) -> Bucket {
+        match self {
+            Range::Minutes15 | Range::Hour => Bucket::Minute,
+            Range::Day | Range::Week | Range::All => Bucket::Hour,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Filters {
+    pub skills: Vec<String>,
+    pub statuses: Vec<String>,
+    pub tools: Vec<String>,
+    pub range: Range,
+    /// Fixed when the range is chosen, so pages fetched later agree.
+    pub since: Option<String>,
+    pub search: Option<String>,
+}
+
+/// Statuses that count as denied (`denied`, and the Python family's variants).
+pub const DENIED: &[&str] = &["denied"];
+
+impl Filters {
+    pub fn values(&self, c: Column) -> &Vec<String> {
+        match c {
+            Column::Skill => &self.skills,
+            Column::Status => &self.statuses,
+            Column::Tool => &self.tools,
+        }
+    }
+
+    pub fn set(&mut self, c: Column, v: Vec<String>) {
+        match c {
+            Column::Skill => self.skills = v,
+            Column::Status => self.statuses = v,
+            Column::Tool => self.tools = v,
+        }
+    }
+
+    pub fn denied_only(&self) -> bool {
+        !self.statuses.is_empty() && self.statuses.iter().all(|s| DENIED.contains(&s.as_str()))
+    }
+
+    pub fn set_range(&mut self, range: Range, now: DateTime<Utc>) {
+        self.range = range;
+        self.since = range.span().map(|d| python_ts(now - d));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.skills.is_empty()
+            && self.statuses.is_empty()
+            && self.tools.is_empty()
+            && self.range == Range::All
+            && self.search.is_none()
+    }
+
+    /// The library filter (everything but the search, which is not SQL).
+    pub fn to_filter(&self) -> Filter {
+        Filter {
+            skills: self.skills.clone(),
+            statuses: self.statuses.clone(),
+            tools: self.tools.clone(),
+            since: self.since.clone(),
+            ..Filter::default()
+        }
+    }
+
+    /// One line saying what is filtered (for the filter bar).
+    pub fn describe(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for c in [Column::Skill, Column::Status, Column::Tool] {
+            let v = self.values(c);
+            if !v.is_empty() {
+                out.push((c.label().to_string(), v.join(",")));
+            }
+        }
+        if self.range != Range::All {
+            out.push(("range".into(), self.range.label().into()));
+        }
+        if let Some(s) = &self.search {
+            out.push(("search".into(), s.clone()));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_sets_since_in_the_log_format() {
+        let now = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut f = Filters::default();
+        f.set_range(Range::Hour, now);
+        assert_eq!(f.to_filter().since.as_deref(), Some("2026-11-22T09:00:00+00:00"));
+        f.set_range(Range::All, now);
+        assert_eq!(f.to_filter().since, None);
+        assert!(f.is_empty());
+    }
+}

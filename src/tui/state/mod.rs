@@ -1,0 +1,183 @@
+//! Everything the TUI shows, as plain data. Drawing reads it and nothing
+//! else; [`App::update`](crate::tui::update) is the only place it changes.
+
+pub mod filters;
+pub mod picker;
+pub mod stream;
+
+use chrono::{DateTime, Utc};
+use vmware_policy::audit::{AuditRow, Stats};
+use vmware_policy::policy::rules::{Body, RuleSet};
+use vmware_policy::policy::Window;
+
+use super::data::DbProblem;
+use super::keymap::Context;
+use super::search::Search;
+pub use filters::Filters;
+pub use picker::Picker;
+pub use stream::Stream;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pane {
+    #[default]
+    Stream,
+    Stats,
+}
+
+/// What covers the pane, if anything.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Overlay {
+    #[default]
+    None,
+    Help {
+        scroll: usize,
+    },
+    Picker(Picker),
+    /// The search being typed.
+    Search(String),
+    Detail(Detail),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detail {
+    pub row: AuditRow,
+    pub scroll: usize,
+}
+
+/// The maintenance window as the header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowInfo {
+    Absent,
+    Valid {
+        start: i64,
+        end: i64,
+        text: String,
+    },
+    Malformed(String),
+}
+
+/// A snapshot of the rule set in force, taken from the TUI's own policy
+/// engine (which reloads through the same watcher every skill uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesInfo {
+    pub source: String,
+    pub path: String,
+    pub hash: String,
+    pub loaded_at: DateTime<Utc>,
+    pub deny_rules: usize,
+    /// Why everything is denied, when the file does not load.
+    pub unreadable: Option<String>,
+    pub window: WindowInfo,
+}
+
+impl RulesInfo {
+    pub fn of(rules: &RuleSet) -> RulesInfo {
+        let (unreadable, window) = match &rules.body {
+            Body::Unreadable { reason } => (Some(reason.clone()), WindowInfo::Absent),
+            Body::Empty => (None, WindowInfo::Absent),
+            Body::Rules(c) => (
+                None,
+                match &c.window {
+                    Window::Absent => WindowInfo::Absent,
+                    Window::Valid {
+                        start,
+                        end,
+                        start_text,
+                        end_text,
+                    } => WindowInfo::Valid {
+                        start: *start,
+                        end: *end,
+                        text: format!("{start_text}–{end_text}"),
+                    },
+                    Window::Malformed { why, .. } => WindowInfo::Malformed(why.clone()),
+                },
+            ),
+        };
+        RulesInfo {
+            source: rules.source.as_str().to_string(),
+            path: rules.path.display().to_string(),
+            hash: rules.hash.clone(),
+            loaded_at: rules.loaded_at,
+            deny_rules: rules.deny_count(),
+            unreadable,
+            window,
+        }
+    }
+}
+
+pub struct App {
+    pub db_path: String,
+    pub pane: Pane,
+    pub overlay: Overlay,
+    pub filters: Filters,
+    /// The compiled search of `filters.search`, for live rows.
+    pub search: Option<Search>,
+    /// Bumped whenever the filters change; answers for older ones are dropped.
+    pub generation: u64,
+    pub stream: Stream,
+    pub stats: Option<Stats>,
+    pub stats_loading: bool,
+    /// New rows arrived since the stats were computed.
+    pub stats_stale: bool,
+    /// Totals and values present (for the header and the pickers).
+    pub overview: Option<Stats>,
+    pub total_rows: Option<u64>,
+    pub problem: Option<DbProblem>,
+    pub rules: RulesInfo,
+    pub now: DateTime<Utc>,
+    pub size: (u16, u16),
+    pub color: bool,
+    pub quit: bool,
+    /// A tail request is on its way; another is asked when it returns.
+    pub tail_busy: bool,
+    pub tail_again: bool,
+    /// How long the last first page took (shown after a filter change).
+    pub last_page_ms: Option<u64>,
+}
+
+impl App {
+    pub fn new(db_path: String, rules: RulesInfo, now: DateTime<Utc>, color: bool) -> App {
+        App {
+            db_path,
+            pane: Pane::Stream,
+            overlay: Overlay::None,
+            filters: Filters::default(),
+            search: None,
+            generation: 1,
+            stream: Stream::new(),
+            stats: None,
+            stats_loading: false,
+            stats_stale: false,
+            overview: None,
+            total_rows: None,
+            problem: None,
+            rules,
+            now,
+            size: (120, 40),
+            color,
+            quit: false,
+            tail_busy: false,
+            tail_again: false,
+            last_page_ms: None,
+        }
+    }
+
+    /// Where the keys go now.
+    pub fn context(&self) -> Context {
+        match &self.overlay {
+            Overlay::Help { .. } => Context::Help,
+            Overlay::Picker(_) => Context::Picker,
+            Overlay::Search(_) => Context::Search,
+            Overlay::Detail(_) => Context::Detail,
+            Overlay::None => match self.pane {
+                Pane::Stream => Context::Stream,
+                Pane::Stats => Context::Stats,
+            },
+        }
+    }
+
+    /// Whether a live row passes the filters and the search.
+    pub fn selects(&self, r: &AuditRow) -> bool {
+        self.filters.to_filter().matches(r) && self.search.as_ref().is_none_or(|s| s.matches(r))
+    }
+}

@@ -1,0 +1,362 @@
+//! The one place the TUI's state changes: `update(action) -> effects`. No I/O
+//! here: what must be read is returned as requests for the data worker, so
+//! every behaviour can be driven and checked without a terminal.
+
+use super::action::{Action, Column, Effect};
+use super::data::{Anchor, Request, Response};
+use super::keymap::Context;
+use super::search::Search;
+use super::state::stream::PAGE;
+use super::state::{App, Detail, Filters, Overlay, Pane, Picker};
+use super::view::layout;
+
+impl App {
+    /// What to ask for when the app starts.
+    pub fn start(&mut self) -> Vec<Effect> {
+        let mut fx = vec![Effect::Request(Request::Overview)];
+        fx.extend(self.refilter_effects());
+        fx
+    }
+
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let ctx = self.context();
+        let mut fx = Vec::new();
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => {
+                self.overlay = match self.overlay {
+                    Overlay::Help { .. } => Overlay::None,
+                    _ => Overlay::Help { scroll: 0 },
+                }
+            }
+            Action::Back => self.overlay = Overlay::None,
+            Action::Confirm => fx.extend(self.confirm(ctx)),
+            Action::NextPane => {
+                self.overlay = Overlay::None;
+                self.pane = match self.pane {
+                    Pane::Stream => Pane::Stats,
+                    Pane::Stats => Pane::Stream,
+                };
+                if self.pane == Pane::Stats && (self.stats.is_none() || self.stats_stale) {
+                    fx.extend(self.stats_effects());
+                }
+            }
+            Action::Up => fx.extend(self.scroll(ctx, -1)),
+            Action::Down => fx.extend(self.scroll(ctx, 1)),
+            Action::ScrollUp(n) => fx.extend(self.scroll(ctx, -(n as isize))),
+            Action::ScrollDown(n) => fx.extend(self.scroll(ctx, n as isize)),
+            Action::PageUp => fx.extend(self.scroll(ctx, -(self.page_len() as isize))),
+            Action::PageDown => fx.extend(self.scroll(ctx, self.page_len() as isize)),
+            Action::Top => fx.extend(self.top(ctx)),
+            Action::Follow => fx.extend(self.follow(ctx)),
+            Action::OpenPicker(c) => {
+                let mut p = Picker::new(c, self.filters.values(c));
+                if let Some(o) = &self.overview {
+                    p.set_values(values_of(o, c));
+                }
+                self.overlay = Overlay::Picker(p);
+                fx.push(Effect::Request(Request::Overview));
+            }
+            Action::Toggle => {
+                if let Overlay::Picker(p) = &mut self.overlay {
+                    p.toggle();
+                }
+            }
+            Action::Input(c) => match &mut self.overlay {
+                Overlay::Picker(p) => p.type_char(c),
+                Overlay::Search(s) if s.chars().count() < 200 => s.push(c),
+                _ => {}
+            },
+            Action::Erase => match &mut self.overlay {
+                Overlay::Picker(p) => p.erase(),
+                Overlay::Search(s) => {
+                    s.pop();
+                }
+                _ => {}
+            },
+            Action::DeniedOnly => {
+                let statuses = if self.filters.denied_only() {
+                    Vec::new()
+                } else {
+                    vec!["denied".to_string()]
+                };
+                self.filters.statuses = statuses;
+                fx.extend(self.refilter_effects());
+            }
+            Action::ClearFilters => {
+                self.filters = Filters::default();
+                self.search = None;
+                fx.extend(self.refilter_effects());
+            }
+            Action::CycleRange => {
+                let next = self.filters.range.next();
+                self.filters.set_range(next, self.now);
+                fx.extend(self.refilter_effects());
+            }
+            Action::Search => {
+                let current = self.filters.search.clone().unwrap_or_default();
+                self.overlay = Overlay::Search(current);
+            }
+            Action::Resize(w, h) => {
+                self.size = (w, h);
+                self.stream.height = layout::stream_rows(w, h);
+                self.stream.settle();
+            }
+            Action::DbChanged => fx.extend(self.tail_effects()),
+            Action::Tick(now, rules) => {
+                self.now = now;
+                self.rules = rules;
+                if self.problem.is_some() && self.stream.loading.is_none() {
+                    // Retry: the database may exist now, or be readable again.
+                    fx.extend(self.refilter_effects());
+                } else if self.pane == Pane::Stats && self.stats_stale && !self.stats_loading {
+                    fx.extend(self.stats_effects());
+                }
+                fx.extend(self.tail_effects());
+            }
+            Action::Data(r) => fx.extend(self.on_data(*r)),
+        }
+        fx
+    }
+
+    fn page_len(&self) -> usize {
+        self.stream.height.max(2) - 1
+    }
+
+    fn confirm(&mut self, ctx: Context) -> Vec<Effect> {
+        match ctx {
+            Context::Stream => {
+                if let Some(row) = self.stream.selected_row() {
+                    self.overlay = Overlay::Detail(Detail {
+                        row: row.clone(),
+                        scroll: 0,
+                    });
+                }
+                Vec::new()
+            }
+            Context::Picker => {
+                let Overlay::Picker(p) = std::mem::take(&mut self.overlay) else {
+                    return Vec::new();
+                };
+                let Some(column) = p.column else {
+                    return Vec::new();
+                };
+                self.filters.set(column, p.result());
+                self.refilter_effects()
+            }
+            Context::Search => {
+                let Overlay::Search(text) = std::mem::take(&mut self.overlay) else {
+                    return Vec::new();
+                };
+                let text = text.trim().to_string();
+                self.search = (!text.is_empty()).then(|| Search::new(&text));
+                self.filters.search = (!text.is_empty()).then_some(text);
+                self.refilter_effects()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn scroll(&mut self, ctx: Context, delta: isize) -> Vec<Effect> {
+        match (ctx, &mut self.overlay) {
+            (Context::Detail, Overlay::Detail(d)) => {
+                d.scroll = (d.scroll as isize + delta).max(0) as usize;
+                Vec::new()
+            }
+            (Context::Help, Overlay::Help { scroll }) => {
+                *scroll = (*scroll as isize + delta).max(0) as usize;
+                Vec::new()
+            }
+            (Context::Picker, Overlay::Picker(p)) => {
+                p.move_by(delta);
+                Vec::new()
+            }
+            (Context::Stream, _) => {
+                self.stream.move_by(delta);
+                self.page_effects()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn top(&mut self, ctx: Context) -> Vec<Effect> {
+        match (ctx, &mut self.overlay) {
+            (Context::Detail, Overlay::Detail(d)) => d.scroll = 0,
+            (Context::Help, Overlay::Help { scroll }) => *scroll = 0,
+            (Context::Stream, _) => {
+                if self.stream.at_oldest {
+                    self.stream.follow = false;
+                    self.stream.selected = 0;
+                    self.stream.settle();
+                } else {
+                    // Start the window at the oldest matching row.
+                    self.stream.reset();
+                    self.stream.initial = false;
+                    self.stream.follow = false;
+                    self.stream.at_newest = false;
+                    self.stream.at_oldest = true;
+                    return self.request_page(Anchor::After(0));
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn follow(&mut self, ctx: Context) -> Vec<Effect> {
+        match (ctx, &mut self.overlay) {
+            (Context::Detail, Overlay::Detail(d)) => d.scroll = usize::MAX / 2,
+            (Context::Stream, _) => {
+                self.stream.pending = 0;
+                if self.stream.at_newest {
+                    self.stream.follow = true;
+                    self.stream.settle();
+                } else {
+                    self.stream.reset();
+                    return self.request_page(Anchor::Newest);
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn request_page(&mut self, anchor: Anchor) -> Vec<Effect> {
+        self.stream.loading = Some(anchor);
+        vec![Effect::Request(Request::Page {
+            generation: self.generation,
+            filter: self.filters.to_filter(),
+            search: self.filters.search.clone(),
+            anchor,
+            limit: PAGE,
+        })]
+    }
+
+    /// Fetch the next page if the cursor nears an edge of the window.
+    fn page_effects(&mut self) -> Vec<Effect> {
+        match self.stream.wants() {
+            Some(anchor) => self.request_page(anchor),
+            None => Vec::new(),
+        }
+    }
+
+    /// The filters changed: start over from the newest matching rows.
+    fn refilter_effects(&mut self) -> Vec<Effect> {
+        self.generation += 1;
+        self.stream.reset();
+        self.stats = None;
+        let mut fx = self.request_page(Anchor::Newest);
+        if self.pane == Pane::Stats {
+            fx.extend(self.stats_effects());
+        }
+        fx
+    }
+
+    fn stats_effects(&mut self) -> Vec<Effect> {
+        self.stats_loading = true;
+        self.stats_stale = false;
+        vec![Effect::Request(Request::Stats {
+            generation: self.generation,
+            filter: self.filters.to_filter(),
+            bucket: self.filters.range.bucket(),
+        })]
+    }
+
+    fn tail_effects(&mut self) -> Vec<Effect> {
+        if self.tail_busy {
+            self.tail_again = true;
+            return Vec::new();
+        }
+        self.tail_busy = true;
+        vec![Effect::Request(Request::Tail)]
+    }
+
+    fn on_data(&mut self, r: Response) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match r {
+            Response::Page {
+                generation,
+                anchor,
+                rows,
+                edge,
+                exhausted,
+                took_ms,
+            } => {
+                if generation != self.generation {
+                    return fx;
+                }
+                self.problem = None;
+                match anchor {
+                    Anchor::Newest => {
+                        self.last_page_ms = Some(took_ms);
+                        let newest = rows.last().map_or(edge, |r| r.id);
+                        self.stream.load_newest(rows, edge, exhausted, newest);
+                    }
+                    Anchor::Before(_) => self.stream.prepend(rows, edge, exhausted),
+                    Anchor::After(_) => self.stream.append_page(rows, edge, exhausted),
+                }
+                fx.extend(self.page_effects());
+            }
+            Response::Tail {
+                rows,
+                rotated,
+                more,
+            } => {
+                self.tail_busy = false;
+                if let Some(t) = self.total_rows.as_mut() {
+                    *t += rows.len() as u64;
+                }
+                if !rows.is_empty() {
+                    self.stats_stale = true;
+                }
+                let selected: Vec<_> = rows.into_iter().filter(|r| self.selects(r)).collect();
+                self.stream.push_live(selected);
+                if rotated {
+                    fx.push(Effect::Request(Request::Overview));
+                }
+                if more || std::mem::take(&mut self.tail_again) {
+                    fx.extend(self.tail_effects());
+                }
+            }
+            Response::Stats { generation, stats } => {
+                if generation == self.generation {
+                    self.stats_loading = false;
+                    match stats {
+                        Ok(s) => self.stats = Some(s),
+                        Err(e) => {
+                            self.problem = Some(super::data::DbProblem::Unreadable(e));
+                        }
+                    }
+                }
+            }
+            Response::Overview(Ok(s)) => {
+                self.total_rows = Some(s.total);
+                if let Overlay::Picker(p) = &mut self.overlay
+                    && let Some(c) = p.column
+                {
+                    p.set_values(values_of(&s, c));
+                }
+                self.overview = Some(s);
+            }
+            Response::Overview(Err(_)) => {}
+            Response::Problem(p) => {
+                self.problem = Some(p);
+                self.stream.loading = None;
+                self.tail_busy = false;
+            }
+            Response::Ready => {
+                self.problem = None;
+                fx.push(Effect::Request(Request::Overview));
+            }
+        }
+        fx
+    }
+}
+
+fn values_of(s: &vmware_policy::audit::Stats, c: Column) -> Vec<(String, u64)> {
+    match c {
+        Column::Skill => s.by_skill.clone(),
+        Column::Status => s.by_status.clone(),
+        Column::Tool => s.by_tool.clone(),
+    }
+}

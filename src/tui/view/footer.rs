@@ -1,0 +1,49 @@
+//! The filter bar (what is filtered, always visible) and the footer (the keys
+//! of the current context, read from the keymap).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use vmware_policy::safe_text::term_safe;
+
+use super::theme::Theme;
+use crate::tui::keymap::{bindings, hints};
+use crate::tui::state::{App, Overlay};
+
+pub fn draw_filters(f: &mut Frame, area: Rect, app: &App, t: Theme) {
+    let mut spans = vec![Span::styled(" filters ", t.dim())];
+    if let Overlay::Search(text) = &app.overlay {
+        spans = vec![
+            Span::styled(" search › ", t.key()),
+            Span::raw(term_safe(text).into_owned()),
+            Span::styled("█", t.accent()),
+            Span::styled("  (fuzzy, in tool, params and result; Enter applies)", t.dim()),
+        ];
+    } else if app.filters.is_empty() {
+        spans.push(Span::styled("none", t.dim()));
+    } else {
+        for (k, v) in app.filters.describe() {
+            spans.push(Span::styled(format!("{k}="), t.dim()));
+            spans.push(Span::styled(term_safe(&v).into_owned(), t.key()));
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::styled("(c clears)", t.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
+    let map = bindings();
+    let mut spans = Vec::new();
+    let mut seen = Vec::new();
+    for (key, word) in hints(&map, app.context()) {
+        if seen.contains(&word) {
+            continue;
+        }
+        seen.push(word);
+        spans.push(Span::styled(format!(" {key}"), t.key()));
+        spans.push(Span::styled(format!(" {word}"), t.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

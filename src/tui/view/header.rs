@@ -1,0 +1,115 @@
+//! The header: which database, how many rows, live or paused, the rule set in
+//! force and where it came from, and the maintenance window.
+
+use chrono::Timelike;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use vmware_policy::policy::Window;
+use vmware_policy::safe_text::term_safe;
+
+use super::theme::Theme;
+use crate::tui::state::{App, WindowInfo};
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
+    let sep = || Span::styled(" │ ", t.dim());
+    let rows = match app.total_rows {
+        Some(n) => format!("{} rows", thousands(n)),
+        None => "… rows".into(),
+    };
+    let state = if app.problem.is_some() {
+        Span::styled("◌ NO DATA", t.warn())
+    } else if app.stream.follow {
+        Span::styled("● LIVE", t.good())
+    } else if app.stream.pending > 0 {
+        Span::styled(
+            format!("❚❚ PAUSED · {} new (End follows)", thousands(app.stream.pending)),
+            t.warn(),
+        )
+    } else {
+        Span::styled("❚❚ PAUSED (End follows)", t.warn())
+    };
+    let line1 = Line::from(vec![
+        Span::styled(" vmware-audit", t.title()),
+        sep(),
+        Span::raw(format!("db {}", term_safe(&app.db_path))),
+        sep(),
+        Span::raw(rows),
+        sep(),
+        state,
+    ]);
+    let r = &app.rules;
+    let mut line2 = vec![Span::raw(" rules ")];
+    if let Some(why) = &r.unreadable {
+        line2.push(Span::styled(
+            format!("{} → EVERY CALL IS DENIED: {}", r.source, term_safe(why)),
+            t.bad(),
+        ));
+    } else {
+        line2.push(Span::styled(r.source.clone(), t.accent()));
+        line2.push(Span::raw(format!(
+            " #{} · {} deny rule{} · loaded {} UTC",
+            r.hash,
+            r.deny_rules,
+            if r.deny_rules == 1 { "" } else { "s" },
+            r.loaded_at.format("%H:%M:%S")
+        )));
+        line2.push(sep());
+        line2.extend(window(&r.window, app, t));
+        line2.push(sep());
+        line2.push(Span::styled(term_safe(&r.path).into_owned(), t.dim()));
+    }
+    f.render_widget(Paragraph::new(vec![line1, Line::from(line2)]), area);
+}
+
+fn window(w: &WindowInfo, app: &App, t: Theme) -> Vec<Span<'static>> {
+    match w {
+        WindowInfo::Absent => vec![Span::styled("no maintenance window", t.dim())],
+        WindowInfo::Malformed(why) => vec![Span::styled(
+            format!("maintenance window malformed: {}", term_safe(why)),
+            t.bad(),
+        )],
+        WindowInfo::Valid { start, end, text } => {
+            let minute = i64::from(app.now.hour() * 60 + app.now.minute());
+            let open = Window::contains(*start, *end, minute);
+            let change = Window::minutes_until_change(*start, *end, minute);
+            let label = format!("window {} UTC ", term_safe(text));
+            let (state, style) = if open {
+                ("OPEN", t.good())
+            } else {
+                ("CLOSED", t.warn())
+            };
+            let mut v = vec![Span::raw(label), Span::styled(state, style)];
+            if let Some(m) = change {
+                v.push(Span::raw(format!(
+                    ", {} in {}",
+                    if open { "closes" } else { "opens" },
+                    hours_minutes(m)
+                )));
+            }
+            v
+        }
+    }
+}
+
+pub fn hours_minutes(m: i64) -> String {
+    if m >= 60 {
+        format!("{}h{:02}m", m / 60, m % 60)
+    } else {
+        format!("{m}m")
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,45 @@
+//! Where each part of the screen goes; `update` asks it how many rows the
+//! stream shows, so scrolling and drawing agree.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// Smallest terminal the TUI draws in; below it, it says so.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+
+pub struct Areas {
+    pub header: Rect,
+    pub filters: Rect,
+    pub body: Rect,
+    pub footer: Rect,
+}
+
+pub fn areas(area: Rect) -> Areas {
+    let [header, filters, body, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Areas {
+        header,
+        filters,
+        body,
+        footer,
+    }
+}
+
+/// Rows of the stream table that fit a `w`x`h` terminal (body minus its
+/// border and the column header).
+pub fn stream_rows(w: u16, h: u16) -> usize {
+    let body = areas(Rect::new(0, 0, w, h)).body;
+    body.height.saturating_sub(3) as usize
+}
+
+/// A rectangle of `w`x`h` centred in `r` (clamped to it).
+pub fn centered(r: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(r.width);
+    let h = h.min(r.height);
+    Rect::new(r.x + (r.width - w) / 2, r.y + (r.height - h) / 2, w, h)
+}
