@@ -48,15 +48,16 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         ));
     } else {
         line2.push(Span::styled(r.source.clone(), t.accent()));
+        line2.push(Span::raw(format!(" #{}", r.hash)));
+        line2.push(sep());
+        line2.extend(window(&r.window, app, t));
+        line2.push(sep());
         line2.push(Span::raw(format!(
-            " #{} · {} deny rule{} · loaded {} UTC",
-            r.hash,
+            "{} deny rule{} · loaded {} UTC",
             r.deny_rules,
             if r.deny_rules == 1 { "" } else { "s" },
             r.loaded_at.format("%H:%M:%S")
         )));
-        line2.push(sep());
-        line2.extend(window(&r.window, app, t));
         line2.push(sep());
         line2.push(Span::styled(term_safe(&r.path).into_owned(), t.dim()));
     }

@@ -54,4 +54,4 @@ pub fn draw(f: &mut Frame, app: &App) {
 }
 
 #[cfg(test)]
-mod tests;
+pub mod tests;

@@ -69,7 +69,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         Constraint::Length(14),
         Constraint::Length(if narrow { 10 } else { 14 }),
         Constraint::Min(8),
-        Constraint::Length(if narrow { 10 } else { 14 }),
+        Constraint::Length(if narrow { 12 } else { 14 }),
         Constraint::Length(8),
         Constraint::Length(if narrow { 8 } else { 10 }),
     ];
