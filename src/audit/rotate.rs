@@ -62,15 +62,22 @@ fn rotate_locked(path: &Path) -> Result<PathBuf, String> {
             continue;
         }
         let result = archive_file(path);
-        if result.is_ok() {
-            for suffix in ["-wal", "-shm"] {
-                let _ = std::fs::remove_file(sidecar(path, suffix));
-            }
-        }
         let _ = c.execute_batch("ROLLBACK");
         return result;
     }
     Err("rotation: the database stayed busy; will try again on a later write".into())
+}
+
+/// The WAL and shared-memory files of the file being archived go before its
+/// name does: a process that opens the path in between still opens the old
+/// file (its rows land in the archive), and no new database can ever be
+/// created next to the old file's sidecars and lose them when they are
+/// removed. (Our own processes cannot open it then at all: they take the
+/// rotation lock, shared, to open a connection.)
+fn remove_sidecars(path: &Path) {
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(sidecar(path, suffix));
+    }
 }
 
 /// Give the live file its archive name without ever replacing an archive.
@@ -80,6 +87,7 @@ fn archive_file(path: &Path) -> Result<PathBuf, String> {
         let candidate = archive_name(path, &stamp, n);
         match std::fs::hard_link(path, &candidate) {
             Ok(()) => {
+                remove_sidecars(path);
                 std::fs::remove_file(path)
                     .map_err(|e| format!("rotation: cannot unlink {}: {e}", path.display()))?;
                 return Ok(candidate);
@@ -89,6 +97,7 @@ fn archive_file(path: &Path) -> Result<PathBuf, String> {
                 // No hard links on this file system: check, then rename (as Python does).
                 std::fs::rename(path, &candidate)
                     .map_err(|e| format!("rotation: cannot rename: {e}"))?;
+                remove_sidecars(path);
                 return Ok(candidate);
             }
             Err(e) => return Err(format!("rotation: cannot archive {}: {e}", path.display())),
@@ -152,13 +161,24 @@ fn cleanup_archives(path: &Path, keep: usize) {
     }
 }
 
-/// An exclusive `flock` on `<db>.rotate-lock`, released on drop.
-struct RotationLock {
+/// A `flock` on `<db>.rotate-lock`, released on drop: exclusive to rotate,
+/// shared to open a connection (so no connection of ours is ever opened in
+/// the middle of a rotation, next to sidecars about to be removed).
+pub struct RotationLock {
     _file: std::fs::File,
 }
 
 impl RotationLock {
     fn acquire(path: &Path) -> Result<RotationLock, String> {
+        RotationLock::take(path, libc::LOCK_EX)
+    }
+
+    /// The shared lock a writer holds while it opens its connection.
+    pub fn shared(path: &Path) -> Result<RotationLock, String> {
+        RotationLock::take(path, libc::LOCK_SH)
+    }
+
+    fn take(path: &Path, how: libc::c_int) -> Result<RotationLock, String> {
         let lock_path = sidecar(path, ".rotate-lock");
         let mut opts = std::fs::OpenOptions::new();
         opts.create(true).truncate(false).write(true);
@@ -174,7 +194,7 @@ impl RotationLock {
         {
             use std::os::fd::AsRawFd;
             // SAFETY: a valid fd owned by `file` for the duration of the call.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            let rc = unsafe { libc::flock(file.as_raw_fd(), how) };
             if rc != 0 {
                 return Err(format!(
                     "rotation: cannot lock {}: {}",

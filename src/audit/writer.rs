@@ -242,6 +242,10 @@ impl Inner {
             retire(slot, &self.path);
         }
         if slot.is_none() {
+            // Never in the middle of another process's rotation. (No lock when
+            // the directory is missing: `open_writer` creates it, and then
+            // there is nothing to rotate yet.)
+            let _no_rotation = rotate::RotationLock::shared(&self.path).ok();
             let conn = conn::open_writer(&self.path, self.opts.durability)?;
             let id = file_id(&self.path).map(|(id, _)| id);
             *slot = Some(Open { conn, id });

@@ -54,10 +54,7 @@ pub fn run(ctx: &Ctx) -> i32 {
         eprintln!("vmware-audit demo: cannot write {}: {e}", rules.display());
         return 1;
     }
-    let guard = Arc::new(Guard::new(
-        PolicyEngine::new(&rules),
-        AuditEngine::new(&db),
-    ));
+    let guard = Arc::new(Guard::new(PolicyEngine::new(&rules), AuditEngine::new(&db)));
     if !std::io::stdout().is_terminal() {
         return fixed_calls(&guard, &home, &db);
     }
@@ -107,7 +104,7 @@ const ENVS: &[&str] = &["production", "prod-eu", "lab", "staging"];
 
 /// One simulated agent: a call every 0.3–1.5 s until told to stop.
 fn agent(guard: &Guard, stop: &AtomicBool, n: u64) {
-    let mut seed = Utc::now().timestamp_nanos_opt().unwrap_or(1) as u64 ^ (n + 1) * 0x9e37_79b9;
+    let mut seed = Utc::now().timestamp_nanos_opt().unwrap_or(1) as u64 ^ ((n + 1) * 0x9e37_79b9);
     let mut next = |m: u64| {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -155,7 +152,10 @@ fn fixed_calls(guard: &Guard, home: &Path, db: &Path) -> i32 {
     let calls: Vec<(&Tool, Call)> = vec![
         (&list, Call::new(json!({})).env("production")),
         (&create, Call::new(json!({"policy_id": "web"})).env("lab")),
-        (&create, Call::new(json!({"policy_id": "web"})).env("prod-eu")),
+        (
+            &create,
+            Call::new(json!({"policy_id": "web"})).env("prod-eu"),
+        ),
         (
             &delete,
             Call::new(json!({"policy_id": "web", "password": "s3cret"})).env("production"),

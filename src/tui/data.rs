@@ -248,15 +248,9 @@ fn handle(
             }
         }
         Request::Tail => {
-            let nothing = Response::Tail {
-                rows: Vec::new(),
-                rotated: false,
-                more: false,
-            };
-            if db.ensure().is_err() {
-                // No database yet (or unreadable): the page requests say why.
-                return Ok(Some(nothing));
-            }
+            // No database yet (or unreadable): said as a problem, so the UI
+            // keeps retrying.
+            db.ensure()?;
             let tail = db.tail.as_mut().expect("ensured");
             match tail.poll(&Filter::default()) {
                 Ok(p) => {
@@ -285,7 +279,9 @@ fn handle(
             db.ensure()?;
             Ok(Some(Response::Stats {
                 generation,
-                stats: history(db).and_then(|h| stats::compute(&h, &filter, bucket)).map_err(|e| e.to_string()),
+                stats: history(db)
+                    .and_then(|h| stats::compute(&h, &filter, bucket))
+                    .map_err(|e| e.to_string()),
             }))
         }
         Request::Overview => {
@@ -359,7 +355,7 @@ pub fn page(
     let sql_limit = if search.is_some() { None } else { Some(limit) };
     reader.for_each(&f, order, sql_limit, |r| {
         scanned += 1;
-        if scanned % CHECK_EVERY == 0 && stale() {
+        if scanned.is_multiple_of(CHECK_EVERY) && stale() {
             gave_up = true;
             return false;
         }
@@ -406,7 +402,12 @@ mod tests {
             } else {
                 ("list_vms", "ok")
             };
-            write(&engine, tool, status, &format!("{{\"vm\": \"web-{i:03}\"}}"));
+            write(
+                &engine,
+                tool,
+                status,
+                &format!("{{\"vm\": \"web-{i:03}\"}}"),
+            );
         }
         (dir, db, engine)
     }
@@ -426,7 +427,10 @@ mod tests {
         let (older, edge2, _) = page(&r, &f, None, Anchor::Before(edge), 100, 30, &never)
             .unwrap()
             .unwrap();
-        assert_eq!((older.first().unwrap().id, older.last().unwrap().id), (41, 70));
+        assert_eq!(
+            (older.first().unwrap().id, older.last().unwrap().id),
+            (41, 70)
+        );
         let (newer, _, exhausted) = page(&r, &f, None, Anchor::After(edge2 + 29), 100, 30, &never)
             .unwrap()
             .unwrap();
@@ -444,9 +448,17 @@ mod tests {
         let (_d, db, _e) = db_with(200);
         let r = Reader::open(&db).unwrap();
         let s = Search::new("web-013");
-        let (rows, edge, exhausted) = page(&r, &Filter::default(), Some(&s), Anchor::Newest, 200, 5, &|| false)
-            .unwrap()
-            .unwrap();
+        let (rows, edge, exhausted) = page(
+            &r,
+            &Filter::default(),
+            Some(&s),
+            Anchor::Newest,
+            200,
+            5,
+            &|| false,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].params, "{\"vm\": \"web-013\"}");
         assert!(exhausted);
@@ -457,8 +469,14 @@ mod tests {
     fn a_long_search_gives_up_when_a_newer_request_comes() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("audit.db");
-        vmware_policy::audit::generate::generate(&db, 3 * CHECK_EVERY as u64, 1, 7, chrono::Utc::now())
-            .unwrap();
+        vmware_policy::audit::generate::generate(
+            &db,
+            3 * CHECK_EVERY as u64,
+            1,
+            7,
+            chrono::Utc::now(),
+        )
+        .unwrap();
         let r = Reader::open(&db).unwrap();
         let s = Search::new("no-such-thing-anywhere");
         let f = Filter::default();
@@ -487,13 +505,17 @@ mod tests {
             limit: 50,
         });
         let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        let Response::Page { rows, .. } = got else { panic!("{got:?}") };
+        let Response::Page { rows, .. } = got else {
+            panic!("{got:?}")
+        };
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.status == "denied"));
         write(&engine, "power_off_vm", "ok", "{}");
         w.send(Request::Tail);
         let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        let Response::Tail { rows, .. } = got else { panic!("{got:?}") };
+        let Response::Tail { rows, .. } = got else {
+            panic!("{got:?}")
+        };
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].tool, "power_off_vm");
     }
@@ -513,14 +535,23 @@ mod tests {
         };
         w.send(ask(1));
         let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        assert!(matches!(&got, Response::Problem(DbProblem::Missing(m)) if m.contains("audit.db")), "{got:?}");
+        assert!(
+            matches!(&got, Response::Problem(DbProblem::Missing(m)) if m.contains("audit.db")),
+            "{got:?}"
+        );
         assert!(!db.exists(), "a reader never creates the database");
         let engine = AuditEngine::new(&db);
         write(&engine, "list_vms", "ok", "{}");
         w.send(ask(2));
-        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Response::Ready);
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+            Response::Ready
+        );
         let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        assert!(matches!(got, Response::Page { ref rows, .. } if rows.len() == 1), "{got:?}");
+        assert!(
+            matches!(got, Response::Page { ref rows, .. } if rows.len() == 1),
+            "{got:?}"
+        );
     }
 
     #[test]
@@ -532,6 +563,9 @@ mod tests {
         let w = Worker::spawn(db, tx, |r| r);
         w.send(Request::Overview);
         let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        assert!(matches!(&got, Response::Problem(DbProblem::Unreadable(m)) if m.contains("move it aside")), "{got:?}");
+        assert!(
+            matches!(&got, Response::Problem(DbProblem::Unreadable(m)) if m.contains("move it aside")),
+            "{got:?}"
+        );
     }
 }

@@ -82,14 +82,62 @@ pub fn bindings() -> Vec<Binding> {
         b(Global, ch('q'), A::Quit, "quit", "quit"),
         b(Global, key(KeyCode::Char('c'), CTRL), A::Quit, "quit", ""),
         b(Global, ch('?'), A::Help, "show or hide this help", "help"),
-        b(Global, key(KeyCode::Tab, NONE), A::NextPane, "next pane (stream, stats)", "pane"),
-        b(Global, ch('/'), A::Search, "fuzzy search in tool, params and result", "search"),
-        b(Global, ch('s'), A::OpenPicker(Column::Skill), "filter by skill", "skill"),
-        b(Global, ch('t'), A::OpenPicker(Column::Tool), "filter by tool", "tool"),
-        b(Global, key(KeyCode::Char('S'), SHIFT), A::OpenPicker(Column::Status), "filter by status", "status"),
-        b(Global, ch('d'), A::DeniedOnly, "denied only (again: all statuses)", "denied"),
-        b(Global, ch('r'), A::CycleRange, "time range: 15m, 1h, 24h, 7d, all", "range"),
-        b(Global, ch('c'), A::ClearFilters, "clear every filter", "clear"),
+        b(
+            Global,
+            key(KeyCode::Tab, NONE),
+            A::NextPane,
+            "next pane (stream, stats)",
+            "pane",
+        ),
+        b(
+            Global,
+            ch('/'),
+            A::Search,
+            "fuzzy search in tool, params and result",
+            "search",
+        ),
+        b(
+            Global,
+            ch('s'),
+            A::OpenPicker(Column::Skill),
+            "filter by skill",
+            "skill",
+        ),
+        b(
+            Global,
+            ch('t'),
+            A::OpenPicker(Column::Tool),
+            "filter by tool",
+            "tool",
+        ),
+        b(
+            Global,
+            key(KeyCode::Char('S'), SHIFT),
+            A::OpenPicker(Column::Status),
+            "filter by status",
+            "status",
+        ),
+        b(
+            Global,
+            ch('d'),
+            A::DeniedOnly,
+            "denied only (again: all statuses)",
+            "denied",
+        ),
+        b(
+            Global,
+            ch('r'),
+            A::CycleRange,
+            "time range: 15m, 1h, 24h, 7d, all",
+            "range",
+        ),
+        b(
+            Global,
+            ch('c'),
+            A::ClearFilters,
+            "clear every filter",
+            "clear",
+        ),
     ];
     for ctx in [Stream, Detail, Help] {
         v.extend([
@@ -99,31 +147,127 @@ pub fn bindings() -> Vec<Binding> {
             b(ctx, ch('j'), A::Down, "down", ""),
             b(ctx, key(KeyCode::PageUp, NONE), A::PageUp, "page up", ""),
             b(ctx, key(KeyCode::Char('b'), CTRL), A::PageUp, "page up", ""),
-            b(ctx, key(KeyCode::PageDown, NONE), A::PageDown, "page down", ""),
-            b(ctx, key(KeyCode::Char('f'), CTRL), A::PageDown, "page down", ""),
+            b(
+                ctx,
+                key(KeyCode::PageDown, NONE),
+                A::PageDown,
+                "page down",
+                "",
+            ),
+            b(
+                ctx,
+                key(KeyCode::Char('f'), CTRL),
+                A::PageDown,
+                "page down",
+                "",
+            ),
             b(ctx, key(KeyCode::Home, NONE), A::Top, "first", ""),
             b(ctx, ch('g'), A::Top, "first", ""),
-            b(ctx, Trigger::WheelUp, A::ScrollUp(3), "mouse wheel scrolls", ""),
-            b(ctx, Trigger::WheelDown, A::ScrollDown(3), "mouse wheel scrolls", ""),
+            b(
+                ctx,
+                Trigger::WheelUp,
+                A::ScrollUp(3),
+                "mouse wheel scrolls",
+                "",
+            ),
+            b(
+                ctx,
+                Trigger::WheelDown,
+                A::ScrollDown(3),
+                "mouse wheel scrolls",
+                "",
+            ),
         ]);
     }
     v.extend([
-        b(Stream, key(KeyCode::End, NONE), A::Follow, "newest row, follow live", "follow"),
-        b(Stream, key(KeyCode::Char('G'), SHIFT), A::Follow, "newest row, follow live", ""),
-        b(Stream, key(KeyCode::Enter, NONE), A::Confirm, "open the selected row", "detail"),
+        b(
+            Stream,
+            key(KeyCode::End, NONE),
+            A::Follow,
+            "newest row, follow live",
+            "follow",
+        ),
+        b(
+            Stream,
+            key(KeyCode::Char('G'), SHIFT),
+            A::Follow,
+            "newest row, follow live",
+            "",
+        ),
+        b(
+            Stream,
+            key(KeyCode::Enter, NONE),
+            A::Confirm,
+            "open the selected row",
+            "detail",
+        ),
         b(Detail, key(KeyCode::End, NONE), A::Follow, "last line", ""),
-        b(Detail, key(KeyCode::Char('G'), SHIFT), A::Follow, "last line", ""),
-        b(Detail, key(KeyCode::Esc, NONE), A::Back, "back to the stream", "back"),
-        b(Stats, key(KeyCode::Esc, NONE), A::NextPane, "back to the stream", ""),
-        b(Help, key(KeyCode::Esc, NONE), A::Back, "close help", "close"),
+        b(
+            Detail,
+            key(KeyCode::Char('G'), SHIFT),
+            A::Follow,
+            "last line",
+            "",
+        ),
+        b(
+            Detail,
+            key(KeyCode::Esc, NONE),
+            A::Back,
+            "back to the stream",
+            "back",
+        ),
+        b(
+            Stats,
+            key(KeyCode::Esc, NONE),
+            A::NextPane,
+            "back to the stream",
+            "",
+        ),
+        b(
+            Help,
+            key(KeyCode::Esc, NONE),
+            A::Back,
+            "close help",
+            "close",
+        ),
         b(Picker, key(KeyCode::Up, NONE), A::Up, "up", ""),
         b(Picker, key(KeyCode::Down, NONE), A::Down, "down", "move"),
-        b(Picker, key(KeyCode::Char(' '), NONE), A::Toggle, "select or unselect a value", "toggle"),
-        b(Picker, key(KeyCode::Enter, NONE), A::Confirm, "apply the selected values", "apply"),
-        b(Picker, key(KeyCode::Backspace, NONE), A::Erase, "erase a character", ""),
+        b(
+            Picker,
+            key(KeyCode::Char(' '), NONE),
+            A::Toggle,
+            "select or unselect a value",
+            "toggle",
+        ),
+        b(
+            Picker,
+            key(KeyCode::Enter, NONE),
+            A::Confirm,
+            "apply the selected values",
+            "apply",
+        ),
+        b(
+            Picker,
+            key(KeyCode::Backspace, NONE),
+            A::Erase,
+            "erase a character",
+            "",
+        ),
         b(Picker, key(KeyCode::Esc, NONE), A::Back, "cancel", "cancel"),
-        b(Search, key(KeyCode::Enter, NONE), A::Confirm, "search (empty: no search)", "search"),
-        b(Search, key(KeyCode::Backspace, NONE), A::Erase, "erase a character", ""),
+        b(
+            Search,
+            key(KeyCode::Enter, NONE),
+            A::Confirm,
+            "search (empty: no search)",
+            "search",
+        ),
+        b(
+            Search,
+            key(KeyCode::Backspace, NONE),
+            A::Erase,
+            "erase a character",
+            "",
+        ),
         b(Search, key(KeyCode::Esc, NONE), A::Back, "cancel", "cancel"),
     ]);
     v
@@ -142,7 +286,8 @@ pub fn action_for_key(map: &[Binding], context: Context, k: KeyEvent) -> Option<
                     Trigger::Key(code, m) => {
                         code == k.code
                             && (m == mods
-                                || (matches!(code, KeyCode::Char(_)) && (m | SHIFT) == (mods | SHIFT)))
+                                || (matches!(code, KeyCode::Char(_))
+                                    && (m | SHIFT) == (mods | SHIFT)))
                     }
                     _ => false,
                 }
@@ -232,9 +377,9 @@ pub fn hints(map: &[Binding], context: Context) -> Vec<(String, &'static str)> {
     let own = map
         .iter()
         .filter(|b| b.context == context && !b.hint.is_empty());
-    let global = map.iter().filter(|b| {
-        b.context == Context::Global && !b.hint.is_empty() && !context.takes_text()
-    });
+    let global = map
+        .iter()
+        .filter(|b| b.context == Context::Global && !b.hint.is_empty() && !context.takes_text());
     own.chain(global)
         .map(|b| (describe(b.trigger), b.hint))
         .collect()
@@ -259,13 +404,31 @@ mod tests {
         assert_eq!(at(Stream, KeyCode::Enter, NONE), Some(Action::Confirm));
         assert_eq!(at(Detail, KeyCode::Esc, NONE), Some(Action::Back));
         assert_eq!(at(Stream, KeyCode::Tab, NONE), Some(Action::NextPane));
-        assert_eq!(at(Stream, KeyCode::Char('s'), NONE), Some(Action::OpenPicker(Column::Skill)));
-        assert_eq!(at(Stream, KeyCode::Char('t'), NONE), Some(Action::OpenPicker(Column::Tool)));
+        assert_eq!(
+            at(Stream, KeyCode::Char('s'), NONE),
+            Some(Action::OpenPicker(Column::Skill))
+        );
+        assert_eq!(
+            at(Stream, KeyCode::Char('t'), NONE),
+            Some(Action::OpenPicker(Column::Tool))
+        );
         // Upper-case S with or without the SHIFT flag, as terminals differ.
-        assert_eq!(at(Stream, KeyCode::Char('S'), SHIFT), Some(Action::OpenPicker(Column::Status)));
-        assert_eq!(at(Stream, KeyCode::Char('S'), NONE), Some(Action::OpenPicker(Column::Status)));
-        assert_eq!(at(Stream, KeyCode::Char('d'), NONE), Some(Action::DeniedOnly));
-        assert_eq!(at(Stream, KeyCode::Char('c'), NONE), Some(Action::ClearFilters));
+        assert_eq!(
+            at(Stream, KeyCode::Char('S'), SHIFT),
+            Some(Action::OpenPicker(Column::Status))
+        );
+        assert_eq!(
+            at(Stream, KeyCode::Char('S'), NONE),
+            Some(Action::OpenPicker(Column::Status))
+        );
+        assert_eq!(
+            at(Stream, KeyCode::Char('d'), NONE),
+            Some(Action::DeniedOnly)
+        );
+        assert_eq!(
+            at(Stream, KeyCode::Char('c'), NONE),
+            Some(Action::ClearFilters)
+        );
         assert_eq!(at(Stream, KeyCode::End, NONE), Some(Action::Follow));
         assert_eq!(at(Stream, KeyCode::Char('G'), SHIFT), Some(Action::Follow));
         for (code, a) in [
@@ -285,10 +448,22 @@ mod tests {
     fn inputs_take_letters_that_are_commands_elsewhere() {
         let map = bindings();
         let at = |ctx, code, m| action_for_key(&map, ctx, k(code, m));
-        assert_eq!(at(Context::Picker, KeyCode::Char('q'), NONE), Some(Action::Input('q')));
-        assert_eq!(at(Context::Search, KeyCode::Char('d'), NONE), Some(Action::Input('d')));
-        assert_eq!(at(Context::Search, KeyCode::Char('c'), CTRL), Some(Action::Quit));
-        assert_eq!(at(Context::Picker, KeyCode::Char(' '), NONE), Some(Action::Toggle));
+        assert_eq!(
+            at(Context::Picker, KeyCode::Char('q'), NONE),
+            Some(Action::Input('q'))
+        );
+        assert_eq!(
+            at(Context::Search, KeyCode::Char('d'), NONE),
+            Some(Action::Input('d'))
+        );
+        assert_eq!(
+            at(Context::Search, KeyCode::Char('c'), CTRL),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            at(Context::Picker, KeyCode::Char(' '), NONE),
+            Some(Action::Toggle)
+        );
     }
 
     #[test]

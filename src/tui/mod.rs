@@ -93,6 +93,10 @@ pub fn run(opts: Options) -> i32 {
             }
             trace.frame(&app);
             dirty = false;
+            // Test hook: proves in a real terminal that a panic gives it back.
+            if std::env::var_os("VMWARE_AUDIT_TUI_PANIC_AFTER_FIRST_FRAME").is_some() {
+                panic!("panic requested by VMWARE_AUDIT_TUI_PANIC_AFTER_FIRST_FRAME");
+            }
         }
         let wait = next_tick.saturating_duration_since(Instant::now());
         let mut events = Vec::new();
@@ -117,9 +121,11 @@ pub fn run(opts: Options) -> i32 {
                     let map = keymap::bindings();
                     actions.extend(keymap::action_for_key(&map, app.context(), k));
                 }
-                Event::Input(TermEvent::Mouse(m)) => {
-                    actions.extend(keymap::action_for_mouse(&keymap::bindings(), app.context(), m))
-                }
+                Event::Input(TermEvent::Mouse(m)) => actions.extend(keymap::action_for_mouse(
+                    &keymap::bindings(),
+                    app.context(),
+                    m,
+                )),
                 Event::Input(TermEvent::Resize(w, h)) => actions.push(Action::Resize(w, h)),
                 Event::Input(_) => {}
                 Event::Data(r) => actions.push(Action::Data(Box::new(r))),

@@ -15,7 +15,12 @@ fn page_request(fx: &[Effect]) -> Option<(u64, Anchor, Option<String>, Vec<Strin
             search,
             filter,
             ..
-        }) => Some((*generation, *anchor, search.clone(), filter.statuses.clone())),
+        }) => Some((
+            *generation,
+            *anchor,
+            search.clone(),
+            filter.statuses.clone(),
+        )),
         _ => None,
     })
 }
@@ -53,9 +58,16 @@ fn scrolling_up_pauses_and_counts_what_waits_then_end_resumes() {
     app.update(Action::Up);
     assert!(!app.stream.follow);
     let at = app.stream.selected_row().unwrap().id;
-    app.update(tail(vec![row(31, "avi", "list_pools", "ok"), row(32, "avi", "list_pools", "ok")]));
+    app.update(tail(vec![
+        row(31, "avi", "list_pools", "ok"),
+        row(32, "avi", "list_pools", "ok"),
+    ]));
     assert_eq!(app.stream.pending, 2);
-    assert_eq!(app.stream.selected_row().unwrap().id, at, "the operator's place is kept");
+    assert_eq!(
+        app.stream.selected_row().unwrap().id,
+        at,
+        "the operator's place is kept"
+    );
     app.update(Action::Follow);
     assert!(app.stream.follow);
     assert_eq!(app.stream.pending, 0);
@@ -75,7 +87,10 @@ fn live_rows_that_do_not_match_the_filters_are_not_shown() {
         exhausted: true,
         took_ms: 1,
     })));
-    app.update(tail(vec![row(31, "avi", "list_pools", "ok"), row(32, "vsphere", "delete_vm", "denied")]));
+    app.update(tail(vec![
+        row(31, "avi", "list_pools", "ok"),
+        row(32, "vsphere", "delete_vm", "denied"),
+    ]));
     let ids: Vec<i64> = app.stream.rows.iter().map(|r| r.id).collect();
     assert_eq!(ids, vec![2, 32]);
 }
@@ -90,7 +105,10 @@ fn denied_only_toggles_and_refetches() {
     assert_eq!(anchor, Anchor::Newest);
     assert_eq!(statuses, vec!["denied".to_string()]);
     let fx = app.update(Action::DeniedOnly);
-    assert!(page_request(&fx).unwrap().3.is_empty(), "pressed again: all statuses");
+    assert!(
+        page_request(&fx).unwrap().3.is_empty(),
+        "pressed again: all statuses"
+    );
 }
 
 #[test]
@@ -116,7 +134,9 @@ fn picker_narrows_by_fuzzy_typing_and_applies_several_values() {
     app.update(Action::Input('e'));
     app.update(Action::Input('r'));
     app.update(Action::Input('r'));
-    let Overlay::Picker(p) = &app.overlay else { panic!("no picker") };
+    let Overlay::Picker(p) = &app.overlay else {
+        panic!("no picker")
+    };
     assert_eq!(p.values[p.shown[0]].0, "error");
     app.update(Action::Toggle);
     app.update(Action::Erase);
@@ -129,7 +149,10 @@ fn picker_narrows_by_fuzzy_typing_and_applies_several_values() {
     let mut statuses = page_request(&fx).unwrap().3;
     statuses.sort();
     assert_eq!(statuses, vec!["denied".to_string(), "error".to_string()]);
-    assert_eq!(app.filters.describe()[0], ("status".to_string(), "denied,error".to_string()));
+    assert_eq!(
+        app.filters.describe()[0],
+        ("status".to_string(), "denied,error".to_string())
+    );
 }
 
 #[test]
@@ -164,7 +187,10 @@ fn search_is_typed_then_applied_to_pages_and_live_rows() {
         exhausted: true,
         took_ms: 1,
     })));
-    app.update(tail(vec![row(31, "avi", "list_pools", "ok"), row(32, "vsphere", "delete_vm", "ok")]));
+    app.update(tail(vec![
+        row(31, "avi", "list_pools", "ok"),
+        row(32, "vsphere", "delete_vm", "ok"),
+    ]));
     let ids: Vec<i64> = app.stream.rows.iter().map(|r| r.id).collect();
     assert_eq!(ids, vec![2, 32]);
 }
@@ -174,7 +200,9 @@ fn enter_opens_the_selected_row_and_esc_goes_back() {
     let mut app = app_with(sample_rows(), 120, 40);
     app.update(Action::Up);
     app.update(Action::Confirm);
-    let Overlay::Detail(d) = &app.overlay else { panic!("no detail") };
+    let Overlay::Detail(d) = &app.overlay else {
+        panic!("no detail")
+    };
     assert_eq!(d.row.id, 29);
     app.update(Action::Down);
     app.update(Action::Back);
@@ -198,7 +226,11 @@ fn tab_shows_stats_for_the_same_filters() {
 fn the_window_of_rows_stays_bounded_while_paging_back() {
     let mut app = app_with(Vec::new(), 120, 40);
     let generation = app.generation;
-    let page = |from: i64| (from..from + PAGE as i64).map(|i| row(i, "s", "t", "ok")).collect();
+    let page = |from: i64| {
+        (from..from + PAGE as i64)
+            .map(|i| row(i, "s", "t", "ok"))
+            .collect()
+    };
     let mut next = 1_000_000 - PAGE as i64;
     app.update(Action::Data(Box::new(Response::Page {
         generation,
@@ -222,9 +254,16 @@ fn the_window_of_rows_stays_bounded_while_paging_back() {
                 took_ms: 1,
             })));
         }
-        assert!(app.stream.rows.len() <= CAP + PAGE, "{}", app.stream.rows.len());
+        assert!(
+            app.stream.rows.len() <= CAP + PAGE,
+            "{}",
+            app.stream.rows.len()
+        );
     }
-    assert!(next < 1_000_000 - 10 * PAGE as i64, "paged back through many pages");
+    assert!(
+        next < 1_000_000 - 10 * PAGE as i64,
+        "paged back through many pages"
+    );
     assert!(!app.stream.at_newest && !app.stream.follow);
     // Ids in the window are consecutive pages: no gap, no repeat.
     let ids: Vec<i64> = app.stream.rows.iter().map(|r| r.id).collect();
@@ -234,7 +273,9 @@ fn the_window_of_rows_stays_bounded_while_paging_back() {
 #[test]
 fn a_missing_database_is_retried_on_the_timer() {
     let mut app = app_with(Vec::new(), 120, 40);
-    app.update(Action::Data(Box::new(Response::Problem(DbProblem::Missing("none".into())))));
+    app.update(Action::Data(Box::new(Response::Problem(
+        DbProblem::Missing("none".into()),
+    ))));
     let fx = app.update(Action::Tick(now(), rules()));
     assert!(page_request(&fx).is_some(), "asks again");
     let generation = app.generation;
@@ -256,7 +297,11 @@ fn file_events_coalesce_into_one_tail_at_a_time() {
     assert_eq!(fx, vec![Effect::Request(Request::Tail)]);
     assert!(app.update(Action::DbChanged).is_empty(), "one in flight");
     let fx = app.update(tail(Vec::new()));
-    assert_eq!(fx, vec![Effect::Request(Request::Tail)], "the one asked meanwhile");
+    assert_eq!(
+        fx,
+        vec![Effect::Request(Request::Tail)],
+        "the one asked meanwhile"
+    );
 }
 
 #[test]

@@ -127,10 +127,10 @@ impl App {
         match ctx {
             Context::Stream => {
                 if let Some(row) = self.stream.selected_row() {
-                    self.overlay = Overlay::Detail(Detail {
+                    self.overlay = Overlay::Detail(Box::new(Detail {
                         row: row.clone(),
                         scroll: 0,
-                    });
+                    }));
                 }
                 Vec::new()
             }
@@ -347,6 +347,9 @@ impl App {
             Response::Ready => {
                 self.problem = None;
                 fx.push(Effect::Request(Request::Overview));
+                if self.stream.initial && self.stream.loading.is_none() {
+                    fx.extend(self.refilter_effects());
+                }
             }
         }
         fx

@@ -146,7 +146,10 @@ mod tests {
             .with_timezone(&Utc);
         let mut f = Filters::default();
         f.set_range(Range::Hour, now);
-        assert_eq!(f.to_filter().since.as_deref(), Some("2026-11-22T09:00:00+00:00"));
+        assert_eq!(
+            f.to_filter().since.as_deref(),
+            Some("2026-11-22T09:00:00+00:00")
+        );
         f.set_range(Range::All, now);
         assert_eq!(f.to_filter().since, None);
         assert!(f.is_empty());

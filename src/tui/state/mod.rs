@@ -7,8 +7,8 @@ pub mod stream;
 
 use chrono::{DateTime, Utc};
 use vmware_policy::audit::{AuditRow, Stats};
-use vmware_policy::policy::rules::{Body, RuleSet};
 use vmware_policy::policy::Window;
+use vmware_policy::policy::rules::{Body, RuleSet};
 
 use super::data::DbProblem;
 use super::keymap::Context;
@@ -35,7 +35,7 @@ pub enum Overlay {
     Picker(Picker),
     /// The search being typed.
     Search(String),
-    Detail(Detail),
+    Detail(Box<Detail>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,11 +48,7 @@ pub struct Detail {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WindowInfo {
     Absent,
-    Valid {
-        start: i64,
-        end: i64,
-        text: String,
-    },
+    Valid { start: i64, end: i64, text: String },
     Malformed(String),
 }
 

@@ -54,7 +54,11 @@ pub fn lines(row: &AuditRow, t: Theme) -> Vec<Line<'static>> {
         out.push(Line::styled(
             format!(
                 " DENIED by rule {}",
-                if rule.is_empty() { "(none named)".into() } else { safe(&rule) }
+                if rule.is_empty() {
+                    "(none named)".into()
+                } else {
+                    safe(&rule)
+                }
             ),
             t.bad(),
         ));
@@ -93,7 +97,11 @@ pub fn lines(row: &AuditRow, t: Theme) -> Vec<Line<'static>> {
     for (name, text) in [("params", &row.params), ("result", &row.result)] {
         out.push(Line::raw(""));
         out.push(Line::styled(format!(" {name}"), t.title()));
-        out.extend(pretty(text).into_iter().map(|l| Line::raw(format!("   {l}"))));
+        out.extend(
+            pretty(text)
+                .into_iter()
+                .map(|l| Line::raw(format!("   {l}"))),
+        );
     }
     out
 }

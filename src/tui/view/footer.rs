@@ -18,7 +18,10 @@ pub fn draw_filters(f: &mut Frame, area: Rect, app: &App, t: Theme) {
             Span::styled(" search › ", t.key()),
             Span::raw(term_safe(text).into_owned()),
             Span::styled("█", t.accent()),
-            Span::styled("  (fuzzy, in tool, params and result; Enter applies)", t.dim()),
+            Span::styled(
+                "  (fuzzy, in tool, params and result; Enter applies)",
+                t.dim(),
+            ),
         ];
     } else if app.filters.is_empty() {
         spans.push(Span::styled("none", t.dim()));

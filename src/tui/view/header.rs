@@ -24,7 +24,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         Span::styled("● LIVE", t.good())
     } else if app.stream.pending > 0 {
         Span::styled(
-            format!("❚❚ PAUSED · {} new (End follows)", thousands(app.stream.pending)),
+            format!(
+                "❚❚ PAUSED · {} new (End follows)",
+                thousands(app.stream.pending)
+            ),
             t.warn(),
         )
     } else {
@@ -107,7 +110,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

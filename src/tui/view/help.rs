@@ -34,12 +34,19 @@ pub fn draw(f: &mut Frame, body: Rect, scroll: usize, t: Theme) {
     let all = lines(t);
     let visible = area.height.saturating_sub(2) as usize;
     let scroll = scroll.min(all.len().saturating_sub(visible));
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Line::styled(" Keys (↑↓ scroll, Esc or ? closes) ", t.title()));
+    let block = Block::default().borders(Borders::ALL).title(Line::styled(
+        " Keys (↑↓ scroll, Esc or ? closes) ",
+        t.title(),
+    ));
     f.render_widget(Clear, area);
     f.render_widget(
-        Paragraph::new(all.into_iter().skip(scroll).take(visible).collect::<Vec<_>>()).block(block),
+        Paragraph::new(
+            all.into_iter()
+                .skip(scroll)
+                .take(visible)
+                .collect::<Vec<_>>(),
+        )
+        .block(block),
         area,
     );
 }

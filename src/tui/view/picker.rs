@@ -40,15 +40,30 @@ pub fn draw(f: &mut Frame, body: Rect, p: &Picker, t: Theme) {
     let first = p.cursor.saturating_sub(room.saturating_sub(1));
     for (i, &vi) in p.shown.iter().enumerate().skip(first).take(room) {
         let (value, n) = &p.values[vi];
-        let mark = if p.chosen.contains(value) { "[x]" } else { "[ ]" };
+        let mark = if p.chosen.contains(value) {
+            "[x]"
+        } else {
+            "[ ]"
+        };
         let w = inner.width.saturating_sub(16) as usize;
         let text: String = term_safe(value).chars().take(w).collect();
         let line = Line::from(vec![
             Span::raw(format!(" {mark} ")),
-            Span::styled(format!("{text:<w$}"), if name == "status" { t.status(value) } else { Default::default() }),
+            Span::styled(
+                format!("{text:<w$}"),
+                if name == "status" {
+                    t.status(value)
+                } else {
+                    Default::default()
+                },
+            ),
             Span::styled(format!(" {:>9}", thousands(*n)), t.dim()),
         ]);
-        lines.push(if i == p.cursor { line.style(t.selected()) } else { line });
+        lines.push(if i == p.cursor {
+            line.style(t.selected())
+        } else {
+            line
+        });
     }
     f.render_widget(Paragraph::new(lines), inner);
 }

@@ -32,7 +32,11 @@ pub fn bars(
         .unwrap_or(0)
         .min(width as usize / 3);
     let max = items.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
-    let count_w = items.iter().map(|(_, n)| thousands(*n).len()).max().unwrap_or(1);
+    let count_w = items
+        .iter()
+        .map(|(_, n)| thousands(*n).len())
+        .max()
+        .unwrap_or(1);
     let bar_w = (width as usize).saturating_sub(label_w + count_w + 3);
     items
         .iter()
@@ -141,13 +145,30 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
     let [status_a, skill_a] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
     let [tools_a, series_a] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .areas(bottom);
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
     let plain = |_: &str| t.accent();
     let by_status = |l: &str| t.status_bar(l);
-    section(f, status_a, "By status", bars(&s.by_status, status_a.width, rows(status_a), &by_status, t), t);
-    section(f, skill_a, "By skill", bars(&s.by_skill, skill_a.width, rows(skill_a), &plain, t), t);
-    section(f, tools_a, "Top tools", bars(&s.by_tool, tools_a.width, rows(tools_a), &plain, t), t);
+    section(
+        f,
+        status_a,
+        "By status",
+        bars(&s.by_status, status_a.width, rows(status_a), &by_status, t),
+        t,
+    );
+    section(
+        f,
+        skill_a,
+        "By skill",
+        bars(&s.by_skill, skill_a.width, rows(skill_a), &plain, t),
+        t,
+    );
+    section(
+        f,
+        tools_a,
+        "Top tools",
+        bars(&s.by_tool, tools_a.width, rows(tools_a), &plain, t),
+        t,
+    );
     series(f, series_a, s, app, t);
 }
 
@@ -186,7 +207,10 @@ fn series(f: &mut Frame, area: Rect, s: &Stats, app: &App, t: Theme) {
     ])
     .areas(area);
     f.render_widget(
-        Paragraph::new(Line::styled(format!("Calls per {per} (peak {})", thousands(peak)), t.title())),
+        Paragraph::new(Line::styled(
+            format!("Calls per {per} (peak {})", thousands(peak)),
+            t.title(),
+        )),
         h1,
     );
     f.render_widget(Sparkline::default().data(&calls).style(t.accent()), c);

@@ -60,7 +60,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         } else {
             "No rows match the filters (c clears them). New matching rows appear here."
         };
-        f.render_widget(Paragraph::new(Line::styled(msg, t.dim())).block(block), area);
+        f.render_widget(
+            Paragraph::new(Line::styled(msg, t.dim())).block(block),
+            area,
+        );
         return;
     }
     let narrow = area.width < 100;
@@ -93,7 +96,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         if !narrow {
             cells.push(Cell::from(Span::styled(safe(&r.user), t.dim())));
         }
-        cells.push(Cell::from(Line::from(format!("{}ms", r.duration_ms)).right_aligned()));
+        cells.push(Cell::from(
+            Line::from(format!("{}ms", r.duration_ms)).right_aligned(),
+        ));
         let row = Row::new(cells);
         if s.top + i == s.selected {
             row.style(t.selected())

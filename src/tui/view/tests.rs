@@ -35,7 +35,11 @@ pub fn rules() -> RulesInfo {
 pub fn row(id: i64, skill: &str, tool: &str, status: &str) -> AuditRow {
     AuditRow {
         id,
-        ts: format!("2026-11-22T10:{:02}:{:02}.123456+00:00", (id / 60) % 60, id % 60),
+        ts: format!(
+            "2026-11-22T10:{:02}:{:02}.123456+00:00",
+            (id / 60) % 60,
+            id % 60
+        ),
         skill: skill.into(),
         tool: tool.into(),
         params: r#"{"vm": "web-01", "password": "***"}"#.into(),
@@ -48,7 +52,12 @@ pub fn row(id: i64, skill: &str, tool: &str, status: &str) -> AuditRow {
         duration_ms: id * 7 % 900,
         agent: "claude".into(),
         user: "alice".into(),
-        risk_level: if tool.starts_with("delete") { "critical" } else { "low" }.into(),
+        risk_level: if tool.starts_with("delete") {
+            "critical"
+        } else {
+            "low"
+        }
+        .into(),
         ..AuditRow::default()
     }
 }
@@ -80,7 +89,11 @@ pub fn app_with(rows: Vec<AuditRow>, w: u16, h: u16) -> App {
     let generation = app.generation;
     app.update(Action::Data(Box::new(Response::Overview(Ok(Stats {
         total: 1_234_567,
-        by_status: vec![("ok".into(), 1_150_000), ("denied".into(), 49_000), ("error".into(), 24_000)],
+        by_status: vec![
+            ("ok".into(), 1_150_000),
+            ("denied".into(), 49_000),
+            ("error".into(), 24_000),
+        ],
         by_skill: vec![("vsphere".into(), 600_000), ("avi".into(), 300_000)],
         by_tool: vec![("list_vms".into(), 400_000), ("delete_pool".into(), 1_000)],
         ..Stats::default()
@@ -128,7 +141,10 @@ fn stream_at_80x24_gives_way_and_keeps_the_status() {
     let t = render(&app, 80, 24);
     let text = t.backend().to_string();
     assert!(text.contains("denied") && text.contains("Status"));
-    assert!(!text.contains("User"), "the user column goes first on a narrow terminal");
+    assert!(
+        !text.contains("User"),
+        "the user column goes first on a narrow terminal"
+    );
     insta::assert_snapshot!(t.backend());
 }
 
@@ -138,7 +154,11 @@ fn hostile_rows_are_shown_escaped() {
     r.params = format!("{{\"name\": \"{}\"}}", HOSTILE.escape_default());
     r.result = HOSTILE.into();
     r.agent = HOSTILE.into();
-    let mut app = app_with(vec![row(6, "vsphere", "list_vms", "ok"), r.clone()], 120, 24);
+    let mut app = app_with(
+        vec![row(6, "vsphere", "list_vms", "ok"), r.clone()],
+        120,
+        24,
+    );
     let t = render(&app, 120, 24);
     assert_inert(&t);
     assert!(t.backend().to_string().contains("\\u{1b}]52;c;"));
@@ -156,7 +176,10 @@ fn detail_of_a_denial_shows_rule_and_reason_first() {
     let t = render(&app, 100, 30);
     let text = t.backend().to_string();
     let first_lines: Vec<&str> = text.lines().skip(4).take(2).collect();
-    assert!(first_lines[0].contains("DENIED by rule no-delete-in-prod"), "{first_lines:?}");
+    assert!(
+        first_lines[0].contains("DENIED by rule no-delete-in-prod"),
+        "{first_lines:?}"
+    );
     assert!(first_lines[1].contains("not allowed in production"));
     insta::assert_snapshot!(t.backend());
 }
@@ -182,13 +205,28 @@ fn stats_pane() {
             total: 1000,
             denied: 40,
             errors: 20,
-            by_status: vec![("ok".into(), 930), ("denied".into(), 40), ("error".into(), 20), ("dry_run".into(), 10)],
-            by_skill: vec![("vsphere".into(), 500), ("avi".into(), 300), ("nsx".into(), 200)],
+            by_status: vec![
+                ("ok".into(), 930),
+                ("denied".into(), 40),
+                ("error".into(), 20),
+                ("dry_run".into(), 10),
+            ],
+            by_skill: vec![
+                ("vsphere".into(), 500),
+                ("avi".into(), 300),
+                ("nsx".into(), 200),
+            ],
             by_tool: vec![("list_vms".into(), 450), ("delete_pool".into(), 50)],
             by_agent: vec![("claude".into(), 1000)],
             by_risk: vec![("low".into(), 1000)],
             series: (0..30)
-                .map(|h| (format!("2026-11-21T{:02}", h % 24), 20 + (h * 7 % 13), h % 3))
+                .map(|h| {
+                    (
+                        format!("2026-11-21T{:02}", h % 24),
+                        20 + (h * 7 % 13),
+                        h % 3,
+                    )
+                })
                 .take(24)
                 .collect(),
         }),
@@ -223,12 +261,18 @@ fn too_small_says_so() {
 #[test]
 fn missing_database_says_what_to_do() {
     let mut app = app_with(Vec::new(), 100, 20);
-    app.update(Action::Data(Box::new(Response::Problem(DbProblem::Missing(
-        "No audit database at /x/audit.db yet. It is created by the first audited tool call."
-            .into(),
-    )))));
+    app.update(Action::Data(Box::new(Response::Problem(
+        DbProblem::Missing(
+            "No audit database at /x/audit.db yet. It is created by the first audited tool call."
+                .into(),
+        ),
+    ))));
     let t = render(&app, 100, 20);
-    assert!(t.backend().to_string().contains("created by the first audited"));
+    assert!(
+        t.backend()
+            .to_string()
+            .contains("created by the first audited")
+    );
     insta::assert_snapshot!(t.backend());
 }
 

@@ -1,0 +1,246 @@
+//! The TUI end to end in a real terminal: tmux runs `vmware-audit tui` at
+//! 120x40; the example skill (Rust) and the Python package write rows from
+//! other processes; the test reads the captured screen as an operator would,
+//! applies a status filter, opens a detail and quits, and checks the terminal
+//! was given back.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Home, python_cmd, skill};
+
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(home: &Path, cmd: &str) -> Tmux {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("vmware-audit-test-{}-{n}", std::process::id());
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &name,
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "120",
+                "-y",
+                "40",
+            ])
+            .arg(format!(
+                "cd {} && {cmd}; echo EXITED:$?; sleep 600",
+                home.display()
+            ))
+            .env("OPS_HOME", home)
+            .env("TERM", "xterm-256color")
+            .status()
+            .unwrap_or_else(|e| panic!("tmux is needed for this test (apt-get install tmux): {e}"));
+        assert!(ok.success());
+        let t = Tmux { name };
+        t.cmd(&["set", "-g", "escape-time", "0"]);
+        t
+    }
+
+    fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.name])
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.cmd(&["send-keys", "-t", &self.name, k]);
+            std::thread::sleep(Duration::from_millis(80));
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.cmd(&["capture-pane", "-p", "-t", &self.name])
+    }
+
+    /// Wait until `pred` holds for the screen; panics with the screen after `secs`.
+    fn wait(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.name, "kill-server"])
+            .status();
+    }
+}
+
+/// The data lines of the stream table (between its column header and the bottom border).
+fn table_lines(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .skip_while(|l| !l.starts_with("Time (UTC)"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('─'))
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
+#[test]
+fn live_rows_from_rust_and_python_filter_detail_and_a_clean_exit() {
+    let home = Home::new();
+    home.write_rules(
+        "deny:\n  - name: no-delete-in-prod\n    operations: [\"delete_*\", \"py_delete_*\"]\n    environments: [\"production\"]\n    reason: \"Destructive operations are not allowed in production\"\n  - name: no-host-deletes\n    operations: [\"py_delete_host\"]\n    reason: \"hosts are never deleted by agents\"\n",
+    );
+    // One row so the database exists before the TUI opens.
+    let out = skill(home.path(), &["list_dfw_policies"]);
+    assert!(out.status.success());
+    let bin = assert_cmd::cargo::cargo_bin("vmware-audit");
+    let tmux = Tmux::start(home.path(), &format!("{} tui", bin.display()));
+    tmux.wait("the TUI", 15, |s| {
+        s.contains("● LIVE") && s.contains("list_dfw_policies")
+    });
+
+    // Rows written by other processes appear: the Rust example skill...
+    let out = skill(
+        home.path(),
+        &[
+            "delete_dfw_policy",
+            "policy_id=web",
+            "env=production",
+            "password=x",
+        ],
+    );
+    assert!(!out.status.success(), "the delete is denied");
+    skill(
+        home.path(),
+        &["create_dfw_rule", "policy_id=web", "env=lab"],
+    );
+    // ... and the Python package.
+    let py = python_cmd(home.path(), "tui_calls.py", &[])
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let screen = tmux.wait("rows from both", 10, |s| {
+        s.contains("delete_dfw_policy")
+            && s.contains("py_list_hosts")
+            && s.contains("py_delete_host")
+    });
+    assert!(screen.contains("5 rows"), "{screen}");
+
+    // Status filter through the picker: S, type, Enter.
+    tmux.keys(&["S", "d", "e", "n", "Enter"]);
+    let screen = tmux.wait("the denied filter", 10, |s| {
+        s.contains("status=denied") && table_lines(s).len() == 2
+    });
+    for line in table_lines(&screen) {
+        assert!(
+            line.contains("denied"),
+            "a non-denied row under the filter: {line}"
+        );
+    }
+
+    // A denied row written now appears under the filter; an allowed one does not.
+    skill(
+        home.path(),
+        &["delete_dfw_policy", "policy_id=db", "env=production"],
+    );
+    skill(home.path(), &["list_dfw_policies"]);
+    let screen = tmux.wait("the new denial", 10, |s| {
+        table_lines(s).len() == 3 && s.contains("7 rows")
+    });
+    assert!(table_lines(&screen).iter().all(|l| l.contains("denied")));
+
+    // Detail of the selected (newest) row: the rule and reason on top.
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the detail", 10, |s| s.contains("Detail · row"));
+    assert!(
+        screen.contains("DENIED by rule no-delete-in-prod"),
+        "{screen}"
+    );
+    assert!(screen.contains("\"policy_id\": \"db\""), "{screen}");
+
+    // Esc back, q quits, and the terminal is the shell's again.
+    tmux.keys(&["Escape", "q"]);
+    let screen = tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
+    assert!(
+        !screen.contains("● LIVE"),
+        "the alternate screen is gone:\n{screen}"
+    );
+    assert_eq!(
+        tmux.cmd(&["display", "-p", "-t", &tmux.name, "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        tmux.cmd(&["display", "-p", "-t", &tmux.name, "#{cursor_flag}"])
+            .trim(),
+        "1"
+    );
+}
+
+#[test]
+fn a_missing_database_is_explained_then_read_when_it_appears() {
+    let home = Home::new();
+    let bin = assert_cmd::cargo::cargo_bin("vmware-audit");
+    let tmux = Tmux::start(home.path(), &format!("{} tui", bin.display()));
+    tmux.wait("the explanation", 15, |s| {
+        s.contains("No audit database at")
+    });
+    assert!(!home.db().exists(), "the TUI never creates the database");
+    skill(home.path(), &["list_dfw_policies"]);
+    tmux.wait("the first row", 10, |s| {
+        s.contains("list_dfw_policies") && s.contains("● LIVE")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
+}
+
+#[test]
+fn a_panic_gives_the_terminal_back() {
+    let home = Home::new();
+    skill(home.path(), &["list_dfw_policies"]);
+    let bin = assert_cmd::cargo::cargo_bin("vmware-audit");
+    let tmux = Tmux::start(
+        home.path(),
+        &format!(
+            "VMWARE_AUDIT_TUI_PANIC_AFTER_FIRST_FRAME=1 {} tui",
+            bin.display()
+        ),
+    );
+    let screen = tmux.wait("the exit", 15, |s| s.contains("EXITED:"));
+    assert!(screen.contains("panicked"), "{screen}");
+    assert!(!screen.contains("EXITED:0"));
+    assert_eq!(
+        tmux.cmd(&["display", "-p", "-t", &tmux.name, "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        tmux.cmd(&["display", "-p", "-t", &tmux.name, "#{cursor_flag}"])
+            .trim(),
+        "1"
+    );
+}
