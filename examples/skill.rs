@@ -179,8 +179,9 @@ fn main() {
         let call = Call::new(&params).env(&args.env).surface("cli");
         let outcome = guard.run_detailed(&tool, call, || run_tool(&tool.name, &args.params));
         if let (Some(f), Some(Appended::Written(id))) = (committed.as_mut(), outcome.audit) {
-            // Written only after `append` returned: what the log promised is durable.
-            let _ = writeln!(f, "{id}");
+            // Written only after `append` returned: what the log promised is
+            // durable. With the time it returned (unix µs), for latency figures.
+            let _ = writeln!(f, "{id} {}", chrono::Utc::now().timestamp_micros());
         }
         if args.repeat == 1 || args.interval_ms > 0 {
             match &outcome.result {

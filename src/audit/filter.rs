@@ -27,6 +27,40 @@ pub struct Filter {
     pub after_id: Option<i64>,
     /// Only rows with `id < before_id` (paging back).
     pub before_id: Option<i64>,
+    /// Only rows whose tool, params or result hold these characters in this
+    /// order (ASCII letters in any case): what a fuzzy match needs at least,
+    /// so SQLite can skip most rows before the TUI's fuzzy search scores them.
+    pub in_order: Option<String>,
+}
+
+/// `abc` as the LIKE pattern `%a%b%c%`, `%`, `_` and `\` escaped with `\`.
+fn in_order_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() * 2 + 1);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+        p.push('%');
+    }
+    p
+}
+
+/// Whether `hay` holds the characters of `needle` in order, ASCII case-insensitively
+/// (what SQLite's LIKE does with [`in_order_pattern`]).
+fn holds_in_order(hay: &str, needle: &str) -> bool {
+    let mut want = needle.chars().peekable();
+    for c in hay.chars() {
+        match want.peek() {
+            None => return true,
+            Some(w) if w.eq_ignore_ascii_case(&c) => {
+                want.next();
+            }
+            _ => {}
+        }
+    }
+    want.peek().is_none()
 }
 
 /// Columns a filter may name; the only identifiers that ever reach SQL text.
@@ -99,6 +133,23 @@ impl Filter {
             clauses.push("id < ?".into());
             values.push(SqlValue::Integer(b));
         }
+        if let Some(text) = &self.in_order {
+            let any: Vec<&str> = ["tool", "params", "result"]
+                .into_iter()
+                .filter(|c| present.iter().any(|p| p == c))
+                .collect();
+            if any.is_empty() {
+                clauses.push("0".into());
+            } else {
+                let likes: Vec<String> = any
+                    .iter()
+                    .map(|c| format!("{c} LIKE ? ESCAPE '\\'"))
+                    .collect();
+                clauses.push(format!("({})", likes.join(" OR ")));
+                let pattern = in_order_pattern(text);
+                values.extend(any.iter().map(|_| SqlValue::Text(pattern.clone())));
+            }
+        }
         let sql = if clauses.is_empty() {
             String::new()
         } else {
@@ -133,12 +184,55 @@ impl Filter {
                 .is_none_or(|u| r.ts.as_str() < u.as_str())
             && self.after_id.is_none_or(|a| r.id > a)
             && self.before_id.is_none_or(|b| r.id < b)
+            && self.in_order.as_ref().is_none_or(|t| {
+                [&r.tool, &r.params, &r.result]
+                    .iter()
+                    .any(|f| holds_in_order(f, t))
+            })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_order_is_a_bound_like_pattern_with_wildcards_escaped() {
+        let f = Filter {
+            in_order: Some("d_l%".into()),
+            ..Filter::default()
+        };
+        let (sql, values) = f.to_sql(&["tool".into(), "params".into(), "result".into()]);
+        assert!(sql.contains("tool LIKE ? ESCAPE"));
+        assert_eq!(values[0], SqlValue::Text("%d%\\_%l%\\%%".into()));
+        assert!(holds_in_order("delete_pool", "DelPl"));
+        assert!(!holds_in_order("delete_pool", "pd"));
+    }
+
+    /// SQLite's LIKE and `matches` agree, wildcards in the text included.
+    #[test]
+    fn in_order_sql_and_memory_agree() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for (hay, needle) in [
+            ("delete_pool", "dlp"),
+            ("delete_pool", "pld"),
+            ("100% done", "0%d"),
+            ("100 done", "0%d"),
+            ("a_b", "a_b"),
+            ("axb", "a_b"),
+            ("C:\\path", ":\\p"),
+            ("WEB-01", "web01"),
+        ] {
+            let sql: bool = conn
+                .query_row(
+                    "SELECT ?1 LIKE ?2 ESCAPE '\\'",
+                    rusqlite::params![hay, in_order_pattern(needle)],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(sql, holds_in_order(hay, needle), "{hay:?} {needle:?}");
+        }
+    }
 
     #[test]
     fn values_are_bound_never_spliced() {

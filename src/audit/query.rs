@@ -130,6 +130,15 @@ impl Reader {
         rows.collect()
     }
 
+    /// Let `stop` interrupt a long query (checked every few thousand SQLite
+    /// steps; a query it stops fails with `SQLITE_INTERRUPT`). `None` removes it.
+    pub fn interrupt_when<F>(&mut self, stop: Option<F>)
+    where
+        F: FnMut() -> bool + Send + 'static,
+    {
+        let _ = self.conn.progress_handler(4096, stop);
+    }
+
     /// The file this reader reads.
     pub fn path(&self) -> &Path {
         &self.path

@@ -163,6 +163,7 @@ impl FilterArgs {
                 .transpose()?,
             after_id: None,
             before_id: None,
+            in_order: None,
         })
     }
 }

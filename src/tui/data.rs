@@ -185,7 +185,7 @@ fn serve(
     };
     while let Ok(req) = rx.recv() {
         let stale = |generation: u64| generation < latest_gen.load(Ordering::Relaxed);
-        let answer = handle(&mut db, req, &stale);
+        let answer = handle(&mut db, req, &stale, &latest_gen);
         let answer = match answer {
             Ok(Some(a)) => {
                 if db.problem.take().is_some() && !send(Response::Ready) {
@@ -209,6 +209,7 @@ fn handle(
     db: &mut Db,
     req: Request,
     stale: &dyn Fn(u64) -> bool,
+    latest_gen: &Arc<AtomicU64>,
 ) -> Result<Option<Response>, DbProblem> {
     match req {
         Request::Page {
@@ -225,6 +226,11 @@ fn handle(
             db.ensure()?;
             let newest = db.tail.as_ref().map_or(0, Tail::last_id);
             let search = search.as_deref().map(Search::new);
+            // A newer request interrupts this one inside SQLite too (a search
+            // that matches nothing reads every row).
+            let latest = latest_gen.clone();
+            let reader = db.reader.as_mut().expect("ensured");
+            reader.interrupt_when(Some(move || generation < latest.load(Ordering::Relaxed)));
             let page = page(
                 db.reader.as_ref().expect("ensured"),
                 &filter,
@@ -244,6 +250,10 @@ fn handle(
                     took_ms: started.elapsed().as_millis() as u64,
                 })),
                 Ok(None) => Ok(None),
+                Err(e) if stale(generation) => {
+                    let _ = e; // interrupted for a newer request
+                    Ok(None)
+                }
                 Err(e) => Err(db.fail(&ReadError::Sqlite(e))),
             }
         }
@@ -340,6 +350,15 @@ pub fn page(
             },
             Order::OldestFirst,
         ),
+    };
+    // SQLite skips the rows that cannot match (LIKE is ASCII case-insensitive,
+    // as the fuzzy match is for ASCII; other text is left to the fuzzy match).
+    let f = match search {
+        Some(s) if s.query().is_ascii() => Filter {
+            in_order: Some(s.query().to_string()),
+            ..f
+        },
+        _ => f,
     };
     let mut rows = Vec::with_capacity(limit.min(1024));
     let mut edge = match anchor {
@@ -448,7 +467,7 @@ mod tests {
         let (_d, db, _e) = db_with(200);
         let r = Reader::open(&db).unwrap();
         let s = Search::new("web-013");
-        let (rows, edge, exhausted) = page(
+        let (rows, _, exhausted) = page(
             &r,
             &Filter::default(),
             Some(&s),
@@ -462,7 +481,27 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].params, "{\"vm\": \"web-013\"}");
         assert!(exhausted);
-        assert_eq!(edge, 1, "scanned to the oldest row");
+    }
+
+    #[test]
+    fn a_newer_request_interrupts_a_scan_inside_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("audit.db");
+        vmware_policy::audit::generate::generate(&db, 5000, 1, 7, chrono::Utc::now()).unwrap();
+        let mut r = Reader::open(&db).unwrap();
+        let f = Filter {
+            in_order: Some("no-such-thing".into()),
+            ..Filter::default()
+        };
+        r.interrupt_when(Some(|| true));
+        let e = r.query(&f, Order::NewestFirst, Some(10)).unwrap_err();
+        assert!(e.to_string().contains("interrupt"), "{e}");
+        r.interrupt_when(None::<fn() -> bool>);
+        assert!(
+            r.query(&f, Order::NewestFirst, Some(10))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -478,7 +517,8 @@ mod tests {
         )
         .unwrap();
         let r = Reader::open(&db).unwrap();
-        let s = Search::new("no-such-thing-anywhere");
+        // Not ASCII: no SQL prefilter, so every row is scored in Rust.
+        let s = Search::new("nö-such-thing-anywhere");
         let f = Filter::default();
         let newest = r.max_id().unwrap();
         let stale = page(&r, &f, Some(&s), Anchor::Newest, newest, 5, &|| true).unwrap();

@@ -223,6 +223,7 @@ struct Trace {
     first_rows: bool,
     newest: i64,
     filter_at: Option<Instant>,
+    stats_at: Option<Instant>,
 }
 
 impl Trace {
@@ -239,6 +240,7 @@ impl Trace {
             first_rows: false,
             newest: 0,
             filter_at: None,
+            stats_at: None,
         };
         t.line("start");
         t
@@ -273,8 +275,17 @@ impl Trace {
             let ms = at.elapsed().as_secs_f64() * 1000.0;
             self.line(&format!("filter_frame {ms:.1}"));
         }
+        match (app.stats_loading, self.stats_at) {
+            (true, None) => self.stats_at = Some(Instant::now()),
+            (false, Some(at)) => {
+                self.stats_at = None;
+                let ms = at.elapsed().as_secs_f64() * 1000.0;
+                self.line(&format!("stats_frame {ms:.1}"));
+            }
+            _ => {}
+        }
         if let Some(last) = app.stream.rows.back()
-            && last.id > self.newest
+            && last.id != self.newest
         {
             self.newest = last.id;
             self.line(&format!("newest {}", last.id));

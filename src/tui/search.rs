@@ -29,6 +29,10 @@ impl Search {
         }
     }
 
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
     pub fn matches(&self, r: &AuditRow) -> bool {
         [&r.tool, &r.params, &r.result].iter().any(|field| {
             let text = cut(field, FIELD_MAX);

@@ -313,3 +313,22 @@ fn resize_changes_how_many_rows_show() {
     assert!(app.stream.selected >= app.stream.top);
     assert!(app.stream.selected < app.stream.top + app.stream.height);
 }
+
+#[test]
+fn a_rotation_starts_the_stream_over_on_the_new_file() {
+    let mut app = app_with(sample_rows(), 120, 40);
+    let before = app.generation;
+    let fx = app.update(Action::Data(Box::new(Response::Tail {
+        rows: vec![row(1, "avi", "list_pools", "ok")],
+        rotated: true,
+        more: false,
+    })));
+    let (generation, anchor, _, _) = page_request(&fx).expect("a new first page");
+    assert!(generation > before);
+    assert_eq!(anchor, Anchor::Newest);
+    assert!(fx.contains(&Effect::Request(Request::Overview)), "recount");
+    assert!(
+        app.stream.rows.is_empty(),
+        "ids of the old file are not mixed with the new"
+    );
+}

@@ -309,10 +309,15 @@ impl App {
                 if !rows.is_empty() {
                     self.stats_stale = true;
                 }
-                let selected: Vec<_> = rows.into_iter().filter(|r| self.selects(r)).collect();
-                self.stream.push_live(selected);
                 if rotated {
+                    // A new live file: its ids start again at 1, so the window
+                    // (ids of the archived file) cannot be continued. Start
+                    // over on the new file; the old rows are in the archive.
                     fx.push(Effect::Request(Request::Overview));
+                    fx.extend(self.refilter_effects());
+                } else {
+                    let selected: Vec<_> = rows.into_iter().filter(|r| self.selects(r)).collect();
+                    self.stream.push_live(selected);
                 }
                 if more || std::mem::take(&mut self.tail_again) {
                     fx.extend(self.tail_effects());
