@@ -53,6 +53,7 @@ pub mod home;
 pub mod identity;
 pub mod policy;
 pub mod redact;
+pub mod replay;
 pub mod safe_text;
 pub mod sanitize;
 

@@ -131,6 +131,14 @@ impl PolicyEngine {
     }
 }
 
+impl RuleSet {
+    /// Decide with this rule set (the engine's check, for a set held apart:
+    /// the rules in force against an edited buffer, in a replay).
+    pub fn check(&self, operation: &str, call: &CallContext) -> Decision {
+        decide::evaluate(self, operation, call, &mut NoTrace)
+    }
+}
+
 /// Load the rule set for `path` as compat.md says: the user file if there is
 /// one (failing closed if it does not load), else the packaged baseline.
 pub fn load_rules(path: &Path) -> RuleSet {

@@ -3,7 +3,9 @@
 pub mod decide;
 pub mod engine;
 pub mod fnmatch;
+pub mod freeze;
 pub mod rules;
+pub mod save;
 pub mod validate;
 mod watch;
 mod window;

@@ -1,0 +1,152 @@
+//! The emergency freeze: a deny-all rule put first in the rules, marked so it
+//! is recognisable (and removable) and saying who froze and when. Every skill,
+//! Rust or Python, obeys it on its next call.
+
+use chrono::{DateTime, Utc};
+
+/// The freeze rule's name.
+pub const NAME: &str = "emergency-freeze";
+const BEGIN: &str = "# --- emergency freeze (vmware-audit; remove this block to unfreeze) ---";
+const END: &str = "# --- end of emergency freeze ---";
+
+/// Whether `text` holds the freeze block.
+pub fn is_frozen(text: &str) -> bool {
+    text.lines().any(|l| l.trim() == BEGIN)
+}
+
+/// `text` with the freeze rule first in `deny:` (added when absent). Errors
+/// when the file's `deny:` is not a block list this can add to safely.
+pub fn freeze(text: &str, who: &str, at: DateTime<Utc>) -> Result<String, String> {
+    if is_frozen(text) {
+        return Ok(text.to_string());
+    }
+    let who: String = who
+        .chars()
+        .filter(|c| c.is_alphanumeric() || "-_.@".contains(*c))
+        .take(64)
+        .collect();
+    let reason = format!(
+        "Emergency freeze by {} at {} UTC: every operation is denied until it is lifted",
+        if who.is_empty() { "an operator" } else { &who },
+        at.format("%Y-%m-%d %H:%M")
+    );
+    let block = |indent: &str| {
+        format!(
+            "{indent}{BEGIN}\n{indent}- name: {NAME}\n{indent}  operations: [\"*\"]\n{indent}  reason: \"{reason}\"\n{indent}{END}\n"
+        )
+    };
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let deny = lines.iter().position(|l| {
+        let t = l.trim_end();
+        t == "deny:" || (t.starts_with("deny:") && t[5..].trim_start().starts_with('#'))
+    });
+    let out = match deny {
+        None => {
+            if lines.iter().any(|l| l.starts_with("deny:")) {
+                return Err(
+                    "`deny:` is not a block list (`deny:` then `- name:` items); \
+                            freeze by hand or rewrite it as a block list"
+                        .into(),
+                );
+            }
+            let mut s = text.to_string();
+            if !s.is_empty() && !s.ends_with('\n') {
+                s.push('\n');
+            }
+            // The `deny:` key goes inside the block: left behind alone it would
+            // be a null `deny:`, which denies everything.
+            s.push_str(&format!("{BEGIN}\ndeny:\n"));
+            s.push_str(&block("  ").replacen(&format!("  {BEGIN}\n"), "", 1));
+            s
+        }
+        Some(i) => {
+            // Indent as the first item does (or two spaces).
+            let indent = lines[i + 1..]
+                .iter()
+                .find(|l| l.trim_start().starts_with('-'))
+                .map(|l| l[..l.len() - l.trim_start().len()].to_string())
+                .unwrap_or_else(|| "  ".into());
+            let mut s: String = lines[..=i].concat();
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s.push_str(&block(&indent));
+            s.push_str(&lines[i + 1..].concat());
+            s
+        }
+    };
+    Ok(out)
+}
+
+/// `text` without the freeze block; `None` when it has none.
+pub fn unfreeze(text: &str) -> Option<String> {
+    if !is_frozen(text) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for l in text.split_inclusive('\n') {
+        let t = l.trim();
+        if t == BEGIN {
+            inside = true;
+        } else if inside && t == END {
+            inside = false;
+        } else if !inside {
+            out.push_str(l);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{CallContext, PolicyEngine};
+
+    fn denies_everything(text: &str) -> bool {
+        let e = PolicyEngine::from_text(text, "rules.yaml");
+        ["list_vms", "get_alerts", "anything"].iter().all(|op| {
+            let d = e.check(op, &CallContext::default());
+            !d.allowed && d.rule == NAME
+        })
+    }
+
+    #[test]
+    fn freeze_goes_first_and_unfreeze_gives_the_file_back() {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for original in [
+            "deny:\n  - name: a\n    operations: [\"delete_*\"]\nmaintenance_window:\n  start: \"22:00\"\n  end: \"06:00\"\n",
+            "# comment\ndeny:   # the rules\n    - name: a\n      operations: [x]\n",
+            "maintenance_window:\n  start: \"22:00\"\n  end: \"06:00\"\n",
+            "",
+            "deny:\n",
+        ] {
+            let frozen = freeze(original, "alice", at).unwrap();
+            assert!(is_frozen(&frozen));
+            assert!(denies_everything(&frozen), "{frozen}");
+            assert!(
+                crate::policy::validate(&frozen)
+                    .iter()
+                    .all(|d| d.severity != crate::policy::Severity::Error),
+                "{frozen}"
+            );
+            assert!(frozen.contains("by alice at 2026-11-22 03:00 UTC"));
+            assert_eq!(
+                freeze(&frozen, "bob", at).unwrap(),
+                frozen,
+                "freezing twice is once"
+            );
+            let back = unfreeze(&frozen).unwrap();
+            assert_eq!(back, original);
+        }
+    }
+
+    #[test]
+    fn a_flow_list_is_refused_rather_than_broken() {
+        let at = Utc::now();
+        assert!(freeze("deny: [{name: a, operations: [x]}]\n", "x", at).is_err());
+        assert_eq!(unfreeze("deny: []\n"), None);
+    }
+}
