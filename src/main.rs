@@ -22,10 +22,11 @@ fn main() {
         Command::Completions { shell } => cli::misc::completions(*shell),
         Command::Man => cli::misc::man(),
         Command::Tui(a) if a.demo => cli::demo::run(&ctx),
-        Command::Tui(_) => tui::run(tui::Options {
+        Command::Tui(a) => tui::run(tui::Options {
             db: ctx.db.clone(),
             rules: ctx.rules.clone(),
             color: ctx.color,
+            edit: a.edit,
         }),
         Command::Demo => cli::demo::run(&ctx),
     };

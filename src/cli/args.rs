@@ -73,6 +73,9 @@ pub struct TuiArgs {
     /// Run on a temporary demo home with simulated agents (as `vmware-audit demo`)
     #[arg(long)]
     pub demo: bool,
+    /// Open the rule editor at once
+    #[arg(long)]
+    pub edit: bool,
 }
 
 /// Which rows; a flag given twice means either value.

@@ -74,6 +74,7 @@ pub fn run(ctx: &Ctx) -> i32 {
         db: db.clone(),
         rules: rules.clone(),
         color: ctx.color,
+        edit: false,
     });
     stop.store(true, Ordering::Relaxed);
     for a in agents {

@@ -81,7 +81,7 @@ pub struct Step {
 }
 
 /// A decision and how it was reached.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
     pub decision: Decision,
     pub steps: Vec<Step>,

@@ -4,6 +4,8 @@
 
 use super::data::Response;
 use super::state::RulesInfo;
+use vmware_policy::policy::Explanation;
+use vmware_policy::policy::save::{SaveError, Saved, Stamp};
 
 /// A column a picker filters on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,10 +65,61 @@ pub enum Action {
     Tick(chrono::DateTime<chrono::Utc>, RulesInfo),
     /// An answer of the data worker.
     Data(Box<Response>),
+
+    // The rule editor.
+    /// `e`: open the rules file in force in the editor.
+    OpenEditor,
+    /// The file was read: its text (`None`: no file yet) and stamp.
+    EditorLoaded(Result<(Option<String>, Stamp), String>),
+    /// A key for the buffer itself.
+    EditKey(crossterm::event::KeyEvent),
+    /// The debounce after typing ran out: validate the buffer.
+    Validate,
+    Save,
+    Saved(Result<Saved, SaveError>, chrono::DateTime<chrono::Utc>),
+    Undo,
+    Redo,
+    Find,
+    NextDiagnostic,
+    WhatIf,
+    WhatIfResult(Box<(Explanation, Explanation)>),
+    Replay,
+    /// Freeze (or unfreeze) the rules, after a confirmation.
+    Freeze,
+    FreezeDone(Result<String, String>),
+    /// Tab inside a panel: the next field or choice.
+    NextField,
+    Yes,
+    No,
+    /// In a conflict: take the file on disk.
+    Reload,
+    /// In a conflict: write the buffer over it.
+    Overwrite,
 }
 
 /// What `update` asks the outside world to do; the event loop does it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Request(super::data::Request),
+    /// Read the rules file for the editor.
+    LoadRules,
+    /// Save the buffer (refusing if the disk is not `expected`; `None`: overwrite).
+    SaveRules {
+        text: String,
+        expected: Option<Stamp>,
+    },
+    /// Decide an operation with the rules in force and with `text`.
+    WhatIf {
+        operation: String,
+        env: String,
+        risk: String,
+        text: String,
+    },
+    /// Replay the rows `filter` selects under the rules in force and `text`.
+    Replay {
+        filter: vmware_policy::audit::Filter,
+        text: String,
+    },
+    /// Put in (true) or take out (false) the emergency freeze, on disk.
+    Freeze(bool),
 }

@@ -45,6 +45,27 @@ pub enum Request {
     },
     /// Totals and the values present, for the header and the pickers.
     Overview,
+    /// The rows of a range under two rule sets (the editor's replay).
+    Replay(Box<ReplayJob>),
+}
+
+/// A replay: the rows `filter` selects (newest first, at most `limit`) under
+/// the rules in force (`before`) and the edited buffer (`after`).
+#[derive(Debug, Clone)]
+pub struct ReplayJob {
+    pub filter: Filter,
+    pub before: std::sync::Arc<vmware_policy::policy::RuleSet>,
+    pub after: std::sync::Arc<vmware_policy::policy::RuleSet>,
+    pub limit: usize,
+}
+
+impl PartialEq for ReplayJob {
+    fn eq(&self, o: &ReplayJob) -> bool {
+        self.filter == o.filter
+            && self.limit == o.limit
+            && std::sync::Arc::ptr_eq(&self.before, &o.before)
+            && std::sync::Arc::ptr_eq(&self.after, &o.after)
+    }
 }
 
 /// What went wrong with the database, said so an operator knows what to do.
@@ -79,6 +100,10 @@ pub enum Response {
         stats: Result<Stats, String>,
     },
     Overview(Result<Stats, String>),
+    /// The replay's report and how long it took (ms).
+    Replay {
+        result: Result<(vmware_policy::replay::Report, u64), String>,
+    },
     Problem(DbProblem),
     /// The database is readable (again).
     Ready,
@@ -293,6 +318,23 @@ fn handle(
                     .and_then(|h| stats::compute(&h, &filter, bucket))
                     .map_err(|e| e.to_string()),
             }))
+        }
+        Request::Replay(job) => {
+            db.ensure()?;
+            let started = Instant::now();
+            let reader = db.reader.as_mut().expect("ensured");
+            reader.interrupt_when(None::<fn() -> bool>);
+            let result = vmware_policy::replay::replay(
+                reader,
+                &job.filter,
+                job.limit,
+                &job.before,
+                &job.after,
+                &|| false,
+            )
+            .map_err(|e| e.to_string())
+            .map(|r| (r.unwrap_or_default(), started.elapsed().as_millis() as u64));
+            Ok(Some(Response::Replay { result }))
         }
         Request::Overview => {
             db.ensure()?;

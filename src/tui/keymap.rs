@@ -18,6 +18,12 @@ pub enum Context {
     Picker,
     Search,
     Help,
+    Editor,
+    EditorSearch,
+    WhatIf,
+    Replay,
+    Confirm,
+    Conflict,
 }
 
 impl Context {
@@ -30,12 +36,30 @@ impl Context {
             Context::Picker => "Filter picker",
             Context::Search => "Search",
             Context::Help => "Help",
+            Context::Editor => "Rule editor",
+            Context::EditorSearch => "Rule editor: search",
+            Context::WhatIf => "Rule editor: what-if",
+            Context::Replay => "Rule editor: replay",
+            Context::Confirm => "Confirmation",
+            Context::Conflict => "Rule editor: the file changed on disk",
         }
     }
 
     /// Contexts where printable keys are text, not commands.
     pub fn takes_text(self) -> bool {
-        matches!(self, Context::Picker | Context::Search)
+        matches!(
+            self,
+            Context::Picker
+                | Context::Search
+                | Context::Editor
+                | Context::EditorSearch
+                | Context::WhatIf
+        )
+    }
+
+    /// Contexts that answer a question: the global keys do not apply.
+    pub fn is_modal(self) -> bool {
+        matches!(self, Context::Replay | Context::Confirm | Context::Conflict)
     }
 }
 
@@ -137,6 +161,13 @@ pub fn bindings() -> Vec<Binding> {
             A::ClearFilters,
             "clear every filter",
             "clear",
+        ),
+        b(
+            Global,
+            ch('e'),
+            A::OpenEditor,
+            "edit the rules in force",
+            "edit",
         ),
     ];
     for ctx in [Stream, Detail, Help] {
@@ -269,6 +300,148 @@ pub fn bindings() -> Vec<Binding> {
             "",
         ),
         b(Search, key(KeyCode::Esc, NONE), A::Back, "cancel", "cancel"),
+        b(
+            Editor,
+            key(KeyCode::Char('s'), CTRL),
+            A::Save,
+            "save (refused while there are errors)",
+            "save",
+        ),
+        b(
+            Editor,
+            key(KeyCode::Esc, NONE),
+            A::Back,
+            "leave the editor (asks if unsaved)",
+            "leave",
+        ),
+        b(
+            Editor,
+            key(KeyCode::Char('z'), CTRL),
+            A::Undo,
+            "undo",
+            "undo",
+        ),
+        b(Editor, key(KeyCode::Char('y'), CTRL), A::Redo, "redo", ""),
+        b(
+            Editor,
+            key(KeyCode::Char('f'), CTRL),
+            A::Find,
+            "search in the buffer",
+            "find",
+        ),
+        b(
+            Editor,
+            key(KeyCode::F(8), NONE),
+            A::NextDiagnostic,
+            "go to the next diagnostic",
+            "next problem",
+        ),
+        b(
+            Editor,
+            key(KeyCode::F(2), NONE),
+            A::WhatIf,
+            "what-if: rules in force vs buffer",
+            "what-if",
+        ),
+        b(
+            Editor,
+            key(KeyCode::F(3), NONE),
+            A::Replay,
+            "replay recent calls under the buffer",
+            "replay",
+        ),
+        b(
+            Editor,
+            key(KeyCode::F(9), NONE),
+            A::Freeze,
+            "emergency freeze / unfreeze (asks first)",
+            "freeze",
+        ),
+        b(
+            EditorSearch,
+            key(KeyCode::Enter, NONE),
+            A::Confirm,
+            "next match",
+            "next",
+        ),
+        b(
+            EditorSearch,
+            key(KeyCode::Backspace, NONE),
+            A::Erase,
+            "erase a character",
+            "",
+        ),
+        b(
+            EditorSearch,
+            key(KeyCode::Esc, NONE),
+            A::Back,
+            "back to editing",
+            "back",
+        ),
+        b(
+            WhatIf,
+            key(KeyCode::Tab, NONE),
+            A::NextField,
+            "next field",
+            "next field",
+        ),
+        b(
+            WhatIf,
+            key(KeyCode::Enter, NONE),
+            A::Confirm,
+            "decide",
+            "decide",
+        ),
+        b(
+            WhatIf,
+            key(KeyCode::Backspace, NONE),
+            A::Erase,
+            "erase a character",
+            "",
+        ),
+        b(WhatIf, key(KeyCode::Esc, NONE), A::Back, "close", "close"),
+        b(
+            Replay,
+            key(KeyCode::Tab, NONE),
+            A::NextField,
+            "which calls: last hour, last day, current filters",
+            "range",
+        ),
+        b(
+            Replay,
+            key(KeyCode::Enter, NONE),
+            A::Confirm,
+            "replay",
+            "run",
+        ),
+        b(Replay, key(KeyCode::Up, NONE), A::Up, "scroll", ""),
+        b(Replay, key(KeyCode::Down, NONE), A::Down, "scroll", ""),
+        b(Replay, key(KeyCode::Esc, NONE), A::Back, "close", "close"),
+        b(Confirm, ch('y'), A::Yes, "yes", "yes"),
+        b(Confirm, ch('n'), A::No, "no", "no"),
+        b(Confirm, ch('s'), A::Save, "save first (when leaving)", ""),
+        b(Confirm, key(KeyCode::Esc, NONE), A::No, "no", ""),
+        b(
+            Conflict,
+            ch('r'),
+            A::Reload,
+            "reload: take the file on disk (the buffer's edits are dropped)",
+            "reload",
+        ),
+        b(
+            Conflict,
+            ch('o'),
+            A::Overwrite,
+            "overwrite the file with the buffer",
+            "overwrite",
+        ),
+        b(
+            Conflict,
+            key(KeyCode::Esc, NONE),
+            A::Back,
+            "back to editing",
+            "back",
+        ),
     ]);
     v
 }
@@ -295,6 +468,17 @@ pub fn action_for_key(map: &[Binding], context: Context, k: KeyEvent) -> Option<
     };
     if let Some(b) = found(context) {
         return Some(b.action.clone());
+    }
+    if context == Context::Editor {
+        // Everything else edits the buffer (ratatui-textarea's keys), except
+        // Ctrl-C, which quits (asking first when there are unsaved changes).
+        if k.code == KeyCode::Char('c') && mods == CTRL {
+            return Some(Action::Quit);
+        }
+        return Some(Action::EditKey(k));
+    }
+    if context.is_modal() {
+        return (k.code == KeyCode::Char('c') && mods == CTRL).then_some(Action::Quit);
     }
     if context.takes_text() {
         if let KeyCode::Char(c) = k.code
@@ -340,6 +524,7 @@ pub fn describe(t: Trigger) -> String {
                 KeyCode::PageDown => "PgDn".into(),
                 KeyCode::Home => "Home".into(),
                 KeyCode::End => "End".into(),
+                KeyCode::F(n) => format!("F{n}"),
                 other => format!("{other:?}"),
             };
             if m.contains(CTRL) {
@@ -377,9 +562,12 @@ pub fn hints(map: &[Binding], context: Context) -> Vec<(String, &'static str)> {
     let own = map
         .iter()
         .filter(|b| b.context == context && !b.hint.is_empty());
-    let global = map
-        .iter()
-        .filter(|b| b.context == Context::Global && !b.hint.is_empty() && !context.takes_text());
+    let global = map.iter().filter(|b| {
+        b.context == Context::Global
+            && !b.hint.is_empty()
+            && !context.takes_text()
+            && !context.is_modal()
+    });
     own.chain(global)
         .map(|b| (describe(b.trigger), b.hint))
         .collect()

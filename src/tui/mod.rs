@@ -8,13 +8,18 @@
 
 pub mod action;
 pub mod data;
+pub mod editor;
+pub mod effects;
 pub mod keymap;
 pub mod search;
 pub mod state;
 pub mod terminal;
 pub mod update;
+pub mod update_editor;
 pub mod view;
 
+#[cfg(test)]
+mod editor_tests;
 #[cfg(test)]
 mod tests;
 
@@ -26,7 +31,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::Event as TermEvent;
 use vmware_policy::PolicyEngine;
 
-use action::{Action, Effect};
+use action::Action;
 use data::{Response, Worker};
 use state::{App, RulesInfo};
 
@@ -34,6 +39,8 @@ pub struct Options {
     pub db: PathBuf,
     pub rules: PathBuf,
     pub color: bool,
+    /// Open the rule editor at once (`tui --edit`).
+    pub edit: bool,
 }
 
 enum Event {
@@ -71,10 +78,27 @@ pub fn run(opts: Options) -> i32 {
         chrono::Utc::now(),
         opts.color,
     );
+    app.rules_path = opts.rules.clone();
+    let performer = effects::Performer {
+        worker: &worker,
+        engine: &engine,
+        rules_path: opts.rules.clone(),
+        operator: vmware_policy::identity::os_user(),
+    };
     let (w, h) = crossterm::terminal::size().unwrap_or((120, 40));
-    let mut effects = app.update(Action::Resize(w, h));
-    effects.extend(app.start());
-    perform(&worker, effects);
+    let mut first = vec![Action::Resize(w, h)];
+    if opts.edit {
+        first.push(Action::OpenEditor);
+    }
+    let mut queue: std::collections::VecDeque<Action> = first.into();
+    let start = app.start();
+    queue.extend(performer.perform(start));
+    while let Some(a) = queue.pop_front() {
+        let fx = app.update(a);
+        queue.extend(performer.perform(fx));
+    }
+    // Validation waits until typing pauses.
+    let mut validate_at: Option<Instant> = None;
     // The slow timer: the header's clock and window countdown, rules reloads,
     // and (when the files cannot be watched) the tail.
     let tick = if watching {
@@ -98,7 +122,8 @@ pub fn run(opts: Options) -> i32 {
                 panic!("panic requested by VMWARE_AUDIT_TUI_PANIC_AFTER_FIRST_FRAME");
             }
         }
-        let wait = next_tick.saturating_duration_since(Instant::now());
+        let due = validate_at.map_or(next_tick, |v| v.min(next_tick));
+        let wait = due.saturating_duration_since(Instant::now());
         let mut events = Vec::new();
         match rx.recv_timeout(wait) {
             Ok(e) => events.push(e),
@@ -140,6 +165,10 @@ pub fn run(opts: Options) -> i32 {
         if files {
             actions.push(Action::DbChanged);
         }
+        if validate_at.is_some_and(|v| Instant::now() >= v) {
+            validate_at = None;
+            actions.push(Action::Validate);
+        }
         if Instant::now() >= next_tick {
             actions.push(Action::Tick(
                 chrono::Utc::now(),
@@ -147,14 +176,21 @@ pub fn run(opts: Options) -> i32 {
             ));
             next_tick = Instant::now() + tick;
         }
-        for a in actions {
+        let mut queue: std::collections::VecDeque<Action> = actions.into();
+        while let Some(a) = queue.pop_front() {
             let generation = app.generation;
+            if matches!(a, Action::Saved(Ok(_), _)) {
+                trace.line("saved");
+            }
             let fx = app.update(a);
             if app.generation != generation {
                 trace.filter_started();
             }
-            perform(&worker, fx);
+            queue.extend(performer.perform(fx));
             dirty = true;
+        }
+        if validate_at.is_none() && app.editor.as_ref().is_some_and(|e| e.validation_due()) {
+            validate_at = Some(Instant::now() + Duration::from_millis(150));
         }
         if app.quit {
             break 0;
@@ -162,14 +198,6 @@ pub fn run(opts: Options) -> i32 {
     };
     terminal::restore();
     code
-}
-
-fn perform(worker: &Worker, effects: Vec<Effect>) {
-    for e in effects {
-        match e {
-            Effect::Request(r) => worker.send(r),
-        }
-    }
 }
 
 /// Keys, mouse and resizes, read on their own thread (reading blocks).

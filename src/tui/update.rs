@@ -20,6 +20,19 @@ impl App {
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         let ctx = self.context();
+        if !matches!(
+            action,
+            Action::Data(_)
+                | Action::Tick(..)
+                | Action::DbChanged
+                | Action::Resize(..)
+                | Action::Validate
+        ) {
+            self.notice = None;
+        }
+        if self.is_editor_action(ctx, &action) {
+            return self.update_editor(action);
+        }
         let mut fx = Vec::new();
         match action {
             Action::Quit => self.quit = true,
@@ -35,7 +48,7 @@ impl App {
                 self.overlay = Overlay::None;
                 self.pane = match self.pane {
                     Pane::Stream => Pane::Stats,
-                    Pane::Stats => Pane::Stream,
+                    Pane::Stats | Pane::Editor => Pane::Stream,
                 };
                 if self.pane == Pane::Stats && (self.stats.is_none() || self.stats_stale) {
                     fx.extend(self.stats_effects());
@@ -101,6 +114,10 @@ impl App {
                 self.size = (w, h);
                 self.stream.height = layout::stream_rows(w, h);
                 self.stream.settle();
+                if let Some(e) = self.editor.as_mut() {
+                    (e.height, e.width) = layout::editor_text_size(w, h);
+                    e.follow_cursor();
+                }
             }
             Action::DbChanged => fx.extend(self.tail_effects()),
             Action::Tick(now, rules) => {
@@ -115,6 +132,8 @@ impl App {
                 fx.extend(self.tail_effects());
             }
             Action::Data(r) => fx.extend(self.on_data(*r)),
+            // The editor's own actions, outside the editor (no editor open).
+            _ => {}
         }
         fx
     }
@@ -348,6 +367,15 @@ impl App {
                 self.problem = Some(p);
                 self.stream.loading = None;
                 self.tail_busy = false;
+            }
+            Response::Replay { result } => {
+                if let Some(e) = self.editor.as_mut()
+                    && let crate::tui::editor::Mode::Replay(p) = &mut e.mode
+                {
+                    p.running = false;
+                    p.scroll = 0;
+                    p.result = Some(result);
+                }
             }
             Response::Ready => {
                 self.problem = None;

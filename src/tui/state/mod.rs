@@ -22,6 +22,8 @@ pub enum Pane {
     #[default]
     Stream,
     Stats,
+    /// The rule editor, with the stream beside it.
+    Editor,
 }
 
 /// What covers the pane, if anything.
@@ -64,10 +66,14 @@ pub struct RulesInfo {
     /// Why everything is denied, when the file does not load.
     pub unreadable: Option<String>,
     pub window: WindowInfo,
+    /// The emergency freeze rule is in force.
+    pub frozen: bool,
 }
 
 impl RulesInfo {
     pub fn of(rules: &RuleSet) -> RulesInfo {
+        let frozen = matches!(&rules.body, Body::Rules(c)
+            if c.deny.iter().any(|r| r.name == vmware_policy::policy::freeze::NAME));
         let (unreadable, window) = match &rules.body {
             Body::Unreadable { reason } => (Some(reason.clone()), WindowInfo::Absent),
             Body::Empty => (None, WindowInfo::Absent),
@@ -97,6 +103,7 @@ impl RulesInfo {
             deny_rules: rules.deny_count(),
             unreadable,
             window,
+            frozen,
         }
     }
 }
@@ -129,6 +136,12 @@ pub struct App {
     pub tail_again: bool,
     /// How long the last first page took (shown after a filter change).
     pub last_page_ms: Option<u64>,
+    /// The rule editor, while open.
+    pub editor: Option<crate::tui::editor::Editor>,
+    /// The user rules file (what the editor opens and saves).
+    pub rules_path: std::path::PathBuf,
+    /// A one-line notice for the operator (shown in the footer).
+    pub notice: Option<String>,
 }
 
 impl App {
@@ -155,6 +168,9 @@ impl App {
             tail_busy: false,
             tail_again: false,
             last_page_ms: None,
+            editor: None,
+            rules_path: std::path::PathBuf::from("rules.yaml"),
+            notice: None,
         }
     }
 
@@ -168,6 +184,17 @@ impl App {
             Overlay::None => match self.pane {
                 Pane::Stream => Context::Stream,
                 Pane::Stats => Context::Stats,
+                Pane::Editor => {
+                    use crate::tui::editor::Mode;
+                    match self.editor.as_ref().map(|e| &e.mode) {
+                        None | Some(Mode::Edit) => Context::Editor,
+                        Some(Mode::Search(_)) => Context::EditorSearch,
+                        Some(Mode::WhatIf(_)) => Context::WhatIf,
+                        Some(Mode::Replay(_)) => Context::Replay,
+                        Some(Mode::ConfirmLeave | Mode::ConfirmFreeze { .. }) => Context::Confirm,
+                        Some(Mode::Conflict { .. }) => Context::Conflict,
+                    }
+                }
             },
         }
     }

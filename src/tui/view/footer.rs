@@ -39,6 +39,9 @@ pub fn draw_filters(f: &mut Frame, area: Rect, app: &App, t: Theme) {
 pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
     let map = bindings();
     let mut spans = Vec::new();
+    if let Some(n) = &app.notice {
+        spans.push(Span::styled(format!(" {} ", term_safe(n)), t.warn()));
+    }
     let mut seen = Vec::new();
     for (key, word) in hints(&map, app.context()) {
         if seen.contains(&word) {

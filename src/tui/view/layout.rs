@@ -37,6 +37,27 @@ pub fn stream_rows(w: u16, h: u16) -> usize {
     body.height.saturating_sub(3) as usize
 }
 
+/// The editor pane and the stream beside it.
+pub fn editor_split(body: Rect) -> (Rect, Rect) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(body);
+    (left, right)
+}
+
+/// Rows of diagnostics and status under the editor's text.
+pub const EDITOR_FOOT: u16 = 6;
+/// Columns of the line-number gutter.
+pub const GUTTER: u16 = 6;
+
+/// Lines and columns of text the editor shows on a `w`x`h` terminal.
+pub fn editor_text_size(w: u16, h: u16) -> (usize, usize) {
+    let (left, _) = editor_split(areas(Rect::new(0, 0, w, h)).body);
+    (
+        left.height.saturating_sub(2 + EDITOR_FOOT) as usize,
+        left.width.saturating_sub(GUTTER + 1) as usize,
+    )
+}
+
 /// A rectangle of `w`x`h` centred in `r` (clamped to it).
 pub fn centered(r: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(r.width);

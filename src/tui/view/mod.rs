@@ -2,6 +2,7 @@
 //! file. Every text that comes from a row goes through `term_safe` first.
 
 pub mod detail;
+pub mod editor;
 pub mod footer;
 pub mod header;
 pub mod help;
@@ -43,6 +44,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         _ => match app.pane {
             Pane::Stream => stream::draw(f, a.body, app, theme),
             Pane::Stats => stats::draw(f, a.body, app, theme),
+            Pane::Editor => editor::draw(f, a.body, app, theme),
         },
     }
     footer::draw(f, a.footer, app, theme);

@@ -67,38 +67,64 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         return;
     }
     let narrow = area.width < 100;
-    let mut header = vec!["Time (UTC)", "Skill", "Tool", "Status", "Risk", "Agent"];
-    let mut widths = vec![
-        Constraint::Length(14),
-        Constraint::Length(if narrow { 10 } else { 14 }),
-        Constraint::Min(8),
-        Constraint::Length(if narrow { 12 } else { 14 }),
-        Constraint::Length(8),
-        Constraint::Length(if narrow { 8 } else { 10 }),
-    ];
-    if !narrow {
-        header.push("User");
-        widths.push(Constraint::Length(12));
-    }
-    header.push("Took");
-    widths.push(Constraint::Length(8));
+    // Beside the rule editor: time, tool and status only.
+    let compact = area.width < 70;
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = if compact {
+        (
+            vec!["Time", "Tool", "Status"],
+            vec![
+                Constraint::Length(8),
+                Constraint::Min(8),
+                Constraint::Length(12),
+            ],
+        )
+    } else {
+        let mut header = vec!["Time (UTC)", "Skill", "Tool", "Status", "Risk", "Agent"];
+        let mut widths = vec![
+            Constraint::Length(14),
+            Constraint::Length(if narrow { 10 } else { 14 }),
+            Constraint::Min(8),
+            Constraint::Length(if narrow { 12 } else { 14 }),
+            Constraint::Length(8),
+            Constraint::Length(if narrow { 8 } else { 10 }),
+        ];
+        if !narrow {
+            header.push("User");
+            widths.push(Constraint::Length(12));
+        }
+        header.push("Took");
+        widths.push(Constraint::Length(8));
+        (header, widths)
+    };
     let end = (s.top + s.height).min(s.rows.len());
     let rows = s.rows.range(s.top..end).enumerate().map(|(i, r)| {
         let safe = |v: &str| term_safe(v).into_owned();
-        let mut cells = vec![
-            Cell::from(Span::styled(short_ts(&r.ts), t.dim())),
-            Cell::from(Span::styled(safe(&r.skill), t.accent())),
-            Cell::from(safe(&r.tool)),
-            Cell::from(Span::styled(safe(&r.status), t.status(&r.status))),
-            Cell::from(safe(&r.risk_level)),
-            Cell::from(Span::styled(safe(&r.agent), t.dim())),
-        ];
-        if !narrow {
-            cells.push(Cell::from(Span::styled(safe(&r.user), t.dim())));
-        }
-        cells.push(Cell::from(
-            Line::from(format!("{}ms", r.duration_ms)).right_aligned(),
-        ));
+        let cells = if compact {
+            vec![
+                Cell::from(Span::styled(
+                    short_ts(&r.ts).get(6..).unwrap_or("").to_string(),
+                    t.dim(),
+                )),
+                Cell::from(safe(&r.tool)),
+                Cell::from(Span::styled(safe(&r.status), t.status(&r.status))),
+            ]
+        } else {
+            let mut cells = vec![
+                Cell::from(Span::styled(short_ts(&r.ts), t.dim())),
+                Cell::from(Span::styled(safe(&r.skill), t.accent())),
+                Cell::from(safe(&r.tool)),
+                Cell::from(Span::styled(safe(&r.status), t.status(&r.status))),
+                Cell::from(safe(&r.risk_level)),
+                Cell::from(Span::styled(safe(&r.agent), t.dim())),
+            ];
+            if !narrow {
+                cells.push(Cell::from(Span::styled(safe(&r.user), t.dim())));
+            }
+            cells.push(Cell::from(
+                Line::from(format!("{}ms", r.duration_ms)).right_aligned(),
+            ));
+            cells
+        };
         let row = Row::new(cells);
         if s.top + i == s.selected {
             row.style(t.selected())

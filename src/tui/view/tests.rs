@@ -29,6 +29,7 @@ pub fn rules() -> RulesInfo {
             end: 6 * 60,
             text: "22:00–06:00".into(),
         },
+        frozen: false,
     }
 }
 
@@ -246,9 +247,18 @@ fn help_lists_the_keymap() {
     }
     insta::assert_snapshot!(t.backend());
     // The rest is reached by scrolling.
-    app.update(Action::ScrollDown(40));
-    let text = render(&app, 100, 40).backend().to_string();
-    assert!(text.contains("newest row, follow live"), "{text}");
+    let mut seen = String::new();
+    for _ in 0..30 {
+        seen.push_str(&render(&app, 100, 40).backend().to_string());
+        app.update(Action::ScrollDown(10));
+    }
+    for needle in [
+        "newest row, follow live",
+        "save (refused while there are errors)",
+        "emergency freeze",
+    ] {
+        assert!(seen.contains(needle), "help lacks {needle}");
+    }
 }
 
 #[test]

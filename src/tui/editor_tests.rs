@@ -1,0 +1,308 @@
+//! The rule editor driven by actions, with no terminal: edits, diagnostics,
+//! saves and their refusals, conflicts, leaving, what-if, replay, freeze.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use vmware_policy::policy::save::{SaveError, Saved, Stamp};
+
+use super::action::{Action, Effect};
+use super::data::Response;
+use super::editor::Mode;
+use super::keymap::{Context, action_for_key, bindings};
+use super::state::{App, Pane};
+use super::view::tests::{app_with, now, render, sample_rows};
+
+const VALID: &str = "deny:\n  - name: no-prod-deletes\n    operations: [\"delete_*\"]\n    environments: [production]\n";
+
+fn key(c: char) -> Action {
+    Action::EditKey(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        let a = if c == '\n' {
+            Action::EditKey(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+        } else {
+            key(c)
+        };
+        app.update(a);
+    }
+}
+
+fn editor_on(text: Option<&str>) -> App {
+    let mut app = app_with(sample_rows(), 120, 40);
+    let fx = app.update(Action::OpenEditor);
+    assert_eq!(fx, vec![Effect::LoadRules]);
+    let stamp = text.map_or(Stamp::Absent, |_| Stamp::Hash("h1".into()));
+    app.update(Action::EditorLoaded(Ok((text.map(str::to_string), stamp))));
+    assert_eq!(app.pane, Pane::Editor);
+    app
+}
+
+fn ed(app: &App) -> &super::editor::Editor {
+    app.editor.as_ref().expect("editor open")
+}
+
+#[test]
+fn a_missing_file_starts_from_the_baseline_and_saves_to_the_user_path() {
+    let mut app = editor_on(None);
+    assert!(ed(&app).from_baseline && ed(&app).dirty());
+    assert!(ed(&app).text().contains("vmware-policy"));
+    let fx = app.update(Action::Save);
+    assert!(
+        matches!(
+            &fx[..],
+            [Effect::SaveRules {
+                expected: Some(Stamp::Absent),
+                ..
+            }]
+        ),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn typing_marks_unsaved_and_validation_follows() {
+    let mut app = editor_on(Some(VALID));
+    assert!(!ed(&app).dirty());
+    assert!(ed(&app).diagnostics.is_empty());
+    typed(&mut app, "maintenance_windw: x\n");
+    assert!(ed(&app).dirty());
+    assert!(
+        ed(&app).validation_due(),
+        "validated after the debounce, not per key"
+    );
+    app.update(Action::Validate);
+    let d = &ed(&app).diagnostics;
+    assert!(
+        d.iter()
+            .any(|d| d.line == 1 && d.message.contains("maintenance_window")),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn errors_block_saving_warnings_do_not() {
+    let mut app = editor_on(Some(VALID));
+    typed(&mut app, "deny: [\n");
+    let fx = app.update(Action::Save);
+    assert!(fx.is_empty(), "an error blocks the save");
+    let (msg, is_err) = ed(&app).message.clone().unwrap();
+    assert!(is_err && msg.contains("Not saved"), "{msg}");
+    app.update(Action::Undo);
+    app.update(Action::Undo);
+    for _ in 0..7 {
+        app.update(Action::Undo);
+    }
+    assert_eq!(ed(&app).text(), VALID, "undo gives the file back");
+    typed(&mut app, "change_limits: {}\n");
+    let fx = app.update(Action::Save);
+    assert!(
+        matches!(&fx[..], [Effect::SaveRules { expected: Some(Stamp::Hash(h)), .. }] if h == "h1"),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn a_save_records_what_was_saved_and_a_conflict_shows_the_difference() {
+    let mut app = editor_on(Some(VALID));
+    typed(&mut app, "# mine\n");
+    app.update(Action::Saved(
+        Ok(Saved {
+            stamp: Stamp::Hash("h2".into()),
+            backup: None,
+        }),
+        now(),
+    ));
+    assert!(!ed(&app).dirty());
+    assert_eq!(ed(&app).last_saved.as_ref().unwrap().hash, "h2");
+    typed(&mut app, "# more\n");
+    app.update(Action::Saved(
+        Err(SaveError::Conflict {
+            on_disk: Some("deny: []\n".into()),
+        }),
+        now(),
+    ));
+    let Mode::Conflict { diff, .. } = &ed(&app).mode else {
+        panic!("no conflict")
+    };
+    assert!(diff.contains(&"- deny: []".to_string()), "{diff:?}");
+    assert!(diff.iter().any(|l| l == "+ # more"), "{diff:?}");
+    assert_eq!(app.context(), Context::Conflict);
+    let fx = app.update(Action::Overwrite);
+    assert!(matches!(
+        &fx[..],
+        [Effect::SaveRules { expected: None, .. }]
+    ));
+    app.update(Action::Saved(
+        Err(SaveError::Conflict {
+            on_disk: Some("deny: []\n".into()),
+        }),
+        now(),
+    ));
+    app.update(Action::Reload);
+    assert_eq!(ed(&app).text(), "deny: []\n");
+    assert!(!ed(&app).dirty());
+}
+
+#[test]
+fn leaving_or_quitting_with_unsaved_changes_asks_first() {
+    let mut app = editor_on(Some(VALID));
+    typed(&mut app, "# x\n");
+    app.update(Action::Quit);
+    assert!(!app.quit, "not with unsaved changes");
+    assert_eq!(ed(&app).mode, Mode::ConfirmLeave);
+    app.update(Action::No);
+    assert_eq!(ed(&app).mode, Mode::Edit);
+    app.update(Action::Back);
+    app.update(Action::Yes);
+    assert!(app.editor.is_none());
+    assert_eq!(app.pane, Pane::Stream);
+    // Unchanged: Esc leaves at once.
+    let mut app = editor_on(Some(VALID));
+    app.update(Action::Back);
+    assert!(app.editor.is_none());
+}
+
+#[test]
+fn f8_goes_to_the_next_diagnostic() {
+    let mut app = editor_on(Some(
+        "deny:\n  - name: a\n    operations: [x]\n    min_risk_level: huge\n",
+    ));
+    app.update(Action::NextDiagnostic);
+    let ratatui_textarea::DataCursor(row, _) = ed(&app).area.cursor();
+    assert_eq!(row, 3, "{:?}", ed(&app).diagnostics);
+}
+
+#[test]
+fn search_finds_text_in_the_buffer() {
+    let mut app = editor_on(Some(VALID));
+    app.update(Action::Find);
+    assert_eq!(app.context(), Context::EditorSearch);
+    for c in "product".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Confirm);
+    let ratatui_textarea::DataCursor(row, _) = ed(&app).area.cursor();
+    assert_eq!(row, 3);
+}
+
+#[test]
+fn what_if_asks_for_both_decisions_with_the_buffer() {
+    let mut app = editor_on(Some(VALID));
+    app.update(Action::WhatIf);
+    assert_eq!(app.context(), Context::WhatIf);
+    for c in "delete_vm".chars() {
+        app.update(Action::Input(c));
+    }
+    let fx = app.update(Action::Confirm);
+    match &fx[..] {
+        [
+            Effect::WhatIf {
+                operation,
+                env,
+                risk,
+                text,
+            },
+        ] => {
+            assert_eq!(
+                (operation.as_str(), env.as_str(), risk.as_str()),
+                ("delete_vm", "production", "high")
+            );
+            assert_eq!(text, VALID);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn replay_runs_on_the_chosen_range_and_shows_the_report() {
+    let mut app = editor_on(Some(VALID));
+    app.update(Action::Replay);
+    app.update(Action::NextField); // the last day
+    let fx = app.update(Action::Confirm);
+    let Some(Effect::Replay { filter, text }) = fx.first() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(filter.since.as_deref(), Some("2026-11-21T10:30:00+00:00"));
+    assert_eq!(text, VALID);
+    app.update(Action::Data(Box::new(Response::Replay {
+        result: Ok((
+            vmware_policy::replay::Report {
+                rows: 42,
+                ..Default::default()
+            },
+            7,
+        )),
+    })));
+    let Mode::Replay(p) = &ed(&app).mode else {
+        panic!()
+    };
+    assert!(!p.running);
+    assert_eq!(p.result.as_ref().unwrap().as_ref().unwrap().0.rows, 42);
+}
+
+#[test]
+fn freeze_is_confirmed_then_done_and_the_same_key_unfreezes() {
+    let mut app = editor_on(Some(VALID));
+    app.update(Action::Freeze);
+    assert_eq!(ed(&app).mode, Mode::ConfirmFreeze { freeze: true });
+    assert!(app.update(Action::No).is_empty());
+    app.update(Action::Freeze);
+    assert_eq!(app.update(Action::Yes), vec![Effect::Freeze(true)]);
+    let fx = app.update(Action::FreezeDone(Ok("FROZEN".into())));
+    assert_eq!(
+        fx,
+        vec![Effect::LoadRules],
+        "an unmodified buffer reloads the frozen file"
+    );
+    let mut r = super::view::tests::rules();
+    r.frozen = true;
+    app.update(Action::Tick(now(), r));
+    app.update(Action::Freeze);
+    assert_eq!(ed(&app).mode, Mode::ConfirmFreeze { freeze: false });
+}
+
+#[test]
+fn in_the_editor_letters_are_text_and_commands_need_ctrl() {
+    let map = bindings();
+    let at = |code, m| action_for_key(&map, Context::Editor, KeyEvent::new(code, m));
+    assert!(matches!(
+        at(KeyCode::Char('q'), KeyModifiers::NONE),
+        Some(Action::EditKey(_))
+    ));
+    assert!(matches!(
+        at(KeyCode::Enter, KeyModifiers::NONE),
+        Some(Action::EditKey(_))
+    ));
+    assert_eq!(
+        at(KeyCode::Char('s'), KeyModifiers::CONTROL),
+        Some(Action::Save)
+    );
+    assert_eq!(
+        at(KeyCode::Char('c'), KeyModifiers::CONTROL),
+        Some(Action::Quit)
+    );
+    assert_eq!(at(KeyCode::F(9), KeyModifiers::NONE), Some(Action::Freeze));
+    let confirm = |c| {
+        action_for_key(
+            &map,
+            Context::Confirm,
+            KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+        )
+    };
+    assert_eq!(confirm('y'), Some(Action::Yes));
+    assert_eq!(confirm('q'), None, "no global key in a question");
+}
+
+#[test]
+fn editor_with_diagnostics_render() {
+    let mut app = editor_on(Some(
+        "deny:\n  - name: no-prod-deletes\n    operations: [\"delete_*\"]\n    environment: [production]\n    min_risk_level: huge\n",
+    ));
+    app.color = false;
+    let t = render(&app, 120, 30);
+    let text = t.backend().to_string();
+    assert!(text.contains("1 error"), "{text}");
+    assert!(text.contains("did you mean"), "{text}");
+    insta::assert_snapshot!(t.backend());
+}
