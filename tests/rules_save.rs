@@ -27,7 +27,10 @@ fn example(name: &str) -> std::path::PathBuf {
 fn lines_of(child: std::process::Child) -> (Vec<String>, bool) {
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    (text.lines().map(str::to_string).collect(), out.status.success())
+    (
+        text.lines().map(str::to_string).collect(),
+        out.status.success(),
+    )
 }
 
 fn versions(lines: &[String], prefix: &str) -> Vec<usize> {
@@ -56,7 +59,11 @@ fn a_thousand_saves_under_readers_in_rust_and_python() {
     let mut rust = Command::new(example("policy_probe"));
     rust.arg(&path).arg("v1000");
     let rust = start(rust);
-    let mut py = python_cmd(home.path(), "policy_probe.py", &[path.to_str().unwrap(), "v1000"]);
+    let mut py = python_cmd(
+        home.path(),
+        "policy_probe.py",
+        &[path.to_str().unwrap(), "v1000"],
+    );
     py.stderr(Stdio::inherit());
     let py = start(py);
 
@@ -73,20 +80,36 @@ fn a_thousand_saves_under_readers_in_rust_and_python() {
     let (rust_lines, rust_ok) = lines_of(rust);
     let (py_lines, py_ok) = lines_of(py);
     for (who, lines, ok) in [("rust", &rust_lines, rust_ok), ("python", &py_lines, py_ok)] {
-        assert!(ok, "{who} reader did not end on the last version: {lines:?}");
         assert!(
-            !lines.iter().any(|l| l.contains("UNREADABLE") || l.contains("RAISED") || l.contains("rules_unreadable")),
+            ok,
+            "{who} reader did not end on the last version: {lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("UNREADABLE")
+                || l.contains("RAISED")
+                || l.contains("rules_unreadable")),
             "{who} saw an unreadable or partial file: {lines:?}"
         );
     }
     for prefix in ["engine ", "file "] {
         let v = versions(&rust_lines, prefix);
-        assert!(v.windows(2).all(|w| w[0] < w[1]), "{prefix}versions went back: {v:?}");
+        assert!(
+            v.windows(2).all(|w| w[0] < w[1]),
+            "{prefix}versions went back: {v:?}"
+        );
         assert_eq!(v.last(), Some(&1000));
     }
-    eprintln!("rust engine saw {} versions, direct reads {}, python {}", versions(&rust_lines, "engine ").len(), versions(&rust_lines, "file ").len(), versions(&py_lines, "python ").len());
+    eprintln!(
+        "rust engine saw {} versions, direct reads {}, python {}",
+        versions(&rust_lines, "engine ").len(),
+        versions(&rust_lines, "file ").len(),
+        versions(&py_lines, "python ").len()
+    );
     let v = versions(&py_lines, "python ");
-    assert!(v.windows(2).all(|w| w[0] < w[1]), "python versions went back: {v:?}");
+    assert!(
+        v.windows(2).all(|w| w[0] < w[1]),
+        "python versions went back: {v:?}"
+    );
     assert_eq!(v.last(), Some(&1000));
 }
 
@@ -98,9 +121,13 @@ fn a_freeze_is_obeyed_by_rust_and_python_and_lifted_cleanly() {
     let original = "deny:\n  - name: no-prod-deletes\n    operations: [\"delete_*\"]\n    environments: [production]\n";
     save::save(&path, original, None).unwrap();
     let python = |op: &str| {
-        common::run_python(home.path(), "check_once.py", &[path.to_str().unwrap(), op, "lab"])
-            .trim()
-            .to_string()
+        common::run_python(
+            home.path(),
+            "check_once.py",
+            &[path.to_str().unwrap(), op, "lab"],
+        )
+        .trim()
+        .to_string()
     };
     assert_eq!(python("list_vms"), "True default_allow");
     let frozen = freeze::freeze(original, "alice", chrono::Utc::now()).unwrap();

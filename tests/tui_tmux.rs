@@ -244,3 +244,153 @@ fn a_panic_gives_the_terminal_back() {
         "1"
     );
 }
+
+/// Rows of the audit log, oldest first: (id, tool, status, result).
+fn rows(db: &Path) -> Vec<(i64, String, String, String)> {
+    common::all_rows(db)
+        .into_iter()
+        .map(|r| (r.id, r.tool, r.status, r.result))
+        .collect()
+}
+
+#[test]
+fn a_rule_typed_in_the_editor_is_obeyed_by_the_next_calls_and_freeze_works() {
+    let home = Home::new();
+    skill(home.path(), &["list_dfw_policies"]);
+    let bin = assert_cmd::cargo::cargo_bin("vmware-audit");
+    let trace = home.path().join("trace");
+    let tmux = Tmux::start(
+        home.path(),
+        &format!(
+            "VMWARE_AUDIT_TUI_TRACE={} {} tui --edit",
+            trace.display(),
+            bin.display()
+        ),
+    );
+    tmux.wait("the editor on the baseline", 15, |s| {
+        s.contains("packaged baseline")
+    });
+
+    // A skill calls create_dfw_rule every 25 ms from another process.
+    let committed = home.path().join("committed");
+    let mut looping = common::skill_cmd(
+        home.path(),
+        &[
+            "create_dfw_rule",
+            "policy_id=web",
+            "env=lab",
+            "--repeat",
+            "400",
+            "--interval-ms",
+            "25",
+            "--committed",
+        ],
+    )
+    .arg(&committed)
+    .stdout(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Type a deny rule at the top of the buffer and save.
+    for line in [
+        "deny:",
+        "  - name: no-firewall-edits",
+        "    operations: [\"create_dfw_*\"]",
+        "    reason: \"frozen by change board\"",
+    ] {
+        tmux.cmd(&["send-keys", "-t", &tmux.name, "-l", line]);
+        tmux.keys(&["Enter"]);
+    }
+    tmux.keys(&["C-s"]);
+    let screen = tmux.wait("the save and the reload", 10, |s| {
+        s.contains("the engine loaded it")
+    });
+    assert!(screen.contains("valid"), "{screen}");
+    // The denied calls appear in the stream beside the editor.
+    tmux.wait("a denial in the stream", 10, |s| {
+        s.contains("create_dfw_rule") && s.contains("denied")
+    });
+    let _ = looping.kill();
+    let _ = looping.wait();
+
+    // The first denied call came within a second of the save, and every call after it was denied.
+    let saved_at: i64 = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .find(|l| l.ends_with(" saved"))
+        .and_then(|l| l.split(' ').next()?.parse().ok())
+        .expect("the TUI traced its save");
+    let commits: std::collections::HashMap<i64, i64> = std::fs::read_to_string(&committed)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.split(' ');
+            Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+        })
+        .collect();
+    let calls: Vec<_> = rows(&home.db())
+        .into_iter()
+        .filter(|r| r.1 == "create_dfw_rule")
+        .collect();
+    let first_denied = calls
+        .iter()
+        .position(|r| r.2 == "denied")
+        .expect("a denied call");
+    assert!(first_denied > 0, "calls before the save were allowed");
+    assert!(
+        calls[first_denied..].iter().all(|r| r.2 == "denied"),
+        "every call after it is denied"
+    );
+    assert!(calls[first_denied].3.contains("no-firewall-edits"));
+    let delay_ms = (commits[&calls[first_denied].0] - saved_at) / 1000;
+    assert!(delay_ms < 1000, "first denial {delay_ms} ms after the save");
+    eprintln!(
+        "first denied call {delay_ms} ms after the save (includes up to 25 ms between calls)"
+    );
+
+    // The Python package's engine reads the same file and denies too.
+    let rules = home.rules();
+    let py = common::run_python(
+        home.path(),
+        "check_once.py",
+        &[rules.to_str().unwrap(), "create_dfw_rule", "lab"],
+    );
+    assert_eq!(py.trim(), "False no-firewall-edits");
+
+    // Freeze: F9, confirmed. Both engines deny everything; then unfreeze.
+    tmux.keys(&["F9"]);
+    tmux.wait("the freeze question", 5, |s| s.contains("Emergency freeze"));
+    tmux.keys(&["y"]);
+    tmux.wait("frozen", 5, |s| s.contains("FROZEN"));
+    let out = skill(home.path(), &["list_dfw_policies"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("emergency-freeze"),
+        "{out:?}"
+    );
+    let py = common::run_python(
+        home.path(),
+        "check_once.py",
+        &[rules.to_str().unwrap(), "list_dfw_policies"],
+    );
+    assert_eq!(py.trim(), "False emergency-freeze");
+    tmux.keys(&["F9"]);
+    tmux.wait("the unfreeze question", 5, |s| {
+        s.contains("Remove the emergency freeze")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait("unfrozen", 5, |s| s.contains("Unfrozen"));
+    let out = skill(home.path(), &["list_dfw_policies"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        std::fs::read_to_string(&rules)
+            .unwrap()
+            .contains("no-firewall-edits"),
+        "the rule stays"
+    );
+
+    tmux.keys(&["Escape"]);
+    tmux.wait("back to the stream", 5, |s| s.contains("Time (UTC)"));
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
+}

@@ -66,6 +66,13 @@ impl App {
         }
         if let Action::EditorLoaded(r) = action {
             match r {
+                // Already open (a reload after a freeze): keep the editor's state.
+                Ok((Some(text), stamp)) if self.editor.is_some() => {
+                    let e = self.editor.as_mut().expect("checked");
+                    let message = e.message.take();
+                    e.replace(&text, stamp);
+                    e.message = message;
+                }
                 Ok((text, stamp)) => {
                     let mut e = Editor::open(self.rules_path.clone(), text, stamp, BASELINE);
                     (e.height, e.width) = layout::editor_text_size(self.size.0, self.size.1);
