@@ -32,5 +32,17 @@ shot detail
 keys Escape c Tab               # all rows, stats
 sleep 1.5
 shot stats
-keys q
+keys Tab e                       # the rule editor, a diagnostic typed in
+sleep 1
+keys C-f r e a s o n Enter Escape C-a
+tmux send-keys -t $s -l '    min_risk_level: huge'
+keys Enter
+sleep 0.8
+shot editor
+keys Up C-a C-k BSpace          # take the typo out again, and widen the first
+keys C-f e n v i r o n Enter Escape C-a C-k BSpace   # rule to every environment
+keys F3 Tab Tab Enter            # replay the newest calls under the buffer
+sleep 2
+shot replay
+keys Escape Escape y q
 tmux kill-session -t $s 2>/dev/null || true

@@ -21,6 +21,9 @@ pub struct Change {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     pub rows: u64,
+    /// How many calls would be newly denied / newly allowed (complete).
+    pub denied_count: u64,
+    pub allowed_count: u64,
     /// Allowed by the rules in force, denied by the edited ones.
     pub newly_denied: Vec<Change>,
     /// Denied by the rules in force, allowed by the edited ones.
@@ -86,9 +89,11 @@ pub fn replay(
         let e = tools.entry(row.tool.clone()).or_default();
         let list = if will.allowed {
             e.1 += 1;
+            report.allowed_count += 1;
             &mut report.newly_allowed
         } else {
             e.0 += 1;
+            report.denied_count += 1;
             &mut report.newly_denied
         };
         if list.len() < KEEP {
@@ -153,6 +158,7 @@ mod tests {
             .unwrap();
         assert_eq!(rep.rows, 4);
         assert_eq!(rep.newly_denied.len(), 1);
+        assert_eq!((rep.denied_count, rep.allowed_count), (1, 1));
         assert_eq!(rep.newly_denied[0].row.tool, "delete_vm");
         assert_eq!(rep.newly_denied[0].rule, "no-prod-deletes");
         assert_eq!(rep.newly_allowed.len(), 1);

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 pub const NAME: &str = "emergency-freeze";
 const BEGIN: &str = "# --- emergency freeze (vmware-audit; remove this block to unfreeze) ---";
 const END: &str = "# --- end of emergency freeze ---";
+/// Inside the block: a line the freeze replaced, given back on unfreeze.
+const WAS: &str = "# replaced by the freeze: ";
 
 /// Whether `text` holds the freeze block.
 pub fn is_frozen(text: &str) -> bool {
@@ -36,6 +38,15 @@ pub fn freeze(text: &str, who: &str, at: DateTime<Utc>) -> Result<String, String
         )
     };
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // `deny: []` (no rules yet): the block replaces the line and keeps it, to
+    // be given back on unfreeze.
+    if let Some(i) = lines.iter().position(|l| l.trim_end() == "deny: []") {
+        let mut s: String = lines[..i].concat();
+        s.push_str(&format!("{BEGIN}\n{WAS}{}\ndeny:\n", lines[i].trim_end()));
+        s.push_str(&block("  ").replacen(&format!("  {BEGIN}\n"), "", 1));
+        s.push_str(&lines[i + 1..].concat());
+        return Ok(s);
+    }
     let deny = lines.iter().position(|l| {
         let t = l.trim_end();
         t == "deny:" || (t.starts_with("deny:") && t[5..].trim_start().starts_with('#'))
@@ -89,6 +100,9 @@ pub fn unfreeze(text: &str) -> Option<String> {
         let t = l.trim();
         if t == BEGIN {
             inside = true;
+        } else if inside && t.starts_with(WAS) {
+            out.push_str(&t[WAS.len()..]);
+            out.push('\n');
         } else if inside && t == END {
             inside = false;
         } else if !inside {
@@ -122,6 +136,7 @@ mod tests {
             "maintenance_window:\n  start: \"22:00\"\n  end: \"06:00\"\n",
             "",
             "deny:\n",
+            "deny: []\nmaintenance_window:\n  start: \"22:00\"\n  end: \"06:00\"\n",
         ] {
             let frozen = freeze(original, "alice", at).unwrap();
             assert!(is_frozen(&frozen));

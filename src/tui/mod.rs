@@ -179,8 +179,15 @@ pub fn run(opts: Options) -> i32 {
         let mut queue: std::collections::VecDeque<Action> = actions.into();
         while let Some(a) = queue.pop_front() {
             let generation = app.generation;
-            if matches!(a, Action::Saved(Ok(_), _)) {
+            if matches!(a, Action::Saved(Ok(_), _) | Action::FreezeDone(Ok(_))) {
                 trace.line("saved");
+            }
+            if let Action::Data(r) = &a
+                && let Response::Replay {
+                    result: Ok((report, ms)),
+                } = r.as_ref()
+            {
+                trace.line(&format!("replay {} {ms}", report.rows));
             }
             let fx = app.update(a);
             if app.generation != generation {

@@ -350,10 +350,10 @@ fn replay_lines(p: &crate::tui::editor::ReplayPanel, t: Theme) -> Vec<Line<'stat
         Some(Ok((r, ms))) => {
             out.push(Line::from(vec![
                 Span::raw(format!("{} calls in {ms} ms: ", r.rows)),
-                Span::styled(format!("{} newly denied", r.newly_denied.len()), t.bad()),
+                Span::styled(format!("{} newly denied", r.denied_count), t.bad()),
                 Span::raw(", "),
-                Span::styled(format!("{} newly allowed", r.newly_allowed.len()), t.good()),
-                Span::styled(if r.truncated { " (lists cut at 500)" } else { "" }, t.dim()),
+                Span::styled(format!("{} newly allowed", r.allowed_count), t.good()),
+                Span::styled(if r.truncated { " (500 of each listed)" } else { "" }, t.dim()),
             ]));
             if !r.by_tool.is_empty() {
                 out.push(Line::styled("by tool (newly denied / newly allowed):", t.title()));
