@@ -181,7 +181,9 @@ fn main() {
         if let (Some(f), Some(Appended::Written(id))) = (committed.as_mut(), outcome.audit) {
             // Written only after `append` returned: what the log promised is
             // durable. With the time it returned (unix µs), for latency figures.
-            let _ = writeln!(f, "{id} {}", chrono::Utc::now().timestamp_micros());
+            // One write per line: several writers may append to one file.
+            let line = format!("{id} {}\n", chrono::Utc::now().timestamp_micros());
+            let _ = f.write_all(line.as_bytes());
         }
         if args.repeat == 1 || args.interval_ms > 0 {
             match &outcome.result {

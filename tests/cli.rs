@@ -189,7 +189,7 @@ fn filters_repeat_negate_and_combine() {
 #[test]
 fn archives_are_read_with_the_live_database_as_one_history() {
     let home = Home::new();
-    let out = common::skill_cmd(home.path(), &["list_dfw_policies", "--seq", "--repeat", "300", "--rotate-bytes", "40000", "pad=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"])
+    let out = common::skill_cmd(home.path(), &["list_dfw_policies", "--seq", "--repeat", "300", "--rotate-bytes", "100000", "pad=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"])
         .output()
         .unwrap();
     assert!(out.status.success());

@@ -43,6 +43,8 @@ fn rotate_locked(path: &Path) -> Result<PathBuf, String> {
     // Closing this connection after the rename must not delete the new database's WAL.
     conn::persist_wal(&c);
     let wal = sidecar(path, "-wal");
+    // Prepared before taking SQLite's write lock, so writers wait no longer.
+    let fresh = fresh_database(path)?;
     for _ in 0..5 {
         // Copy every committed row into the main file and empty the WAL.
         let busy: i64 = c
@@ -61,10 +63,12 @@ fn rotate_locked(path: &Path) -> Result<PathBuf, String> {
             let _ = c.execute_batch("ROLLBACK");
             continue;
         }
-        let result = archive_file(path);
+        let result = archive_file(path, &fresh);
         let _ = c.execute_batch("ROLLBACK");
+        let _ = std::fs::remove_file(&fresh); // still there only if not renamed
         return result;
     }
+    let _ = std::fs::remove_file(&fresh);
     Err("rotation: the database stayed busy; will try again on a later write".into())
 }
 
@@ -80,16 +84,42 @@ fn remove_sidecars(path: &Path) {
     }
 }
 
-/// Give the live file its archive name without ever replacing an archive.
-fn archive_file(path: &Path) -> Result<PathBuf, String> {
+/// A new, empty database with the schema, beside `path`, to take its name:
+/// the live path then never names a missing or empty file, which a writer
+/// that does not re-create the schema (the Python package) would fail on.
+fn fresh_database(path: &Path) -> Result<PathBuf, String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(sidecar(&tmp, suffix));
+    }
+    let c = conn::open_writer(&tmp, conn::Durability::Full)?;
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .map_err(|e| format!("rotation: cannot prepare {}: {e}", tmp.display()))?;
+    drop(c);
+    // Its sidecars are ours alone (empty after the checkpoint): the new file
+    // must not arrive with them.
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(sidecar(&tmp, suffix));
+    }
+    Ok(tmp)
+}
+
+/// Give the live file its archive name without ever replacing an archive,
+/// and put a fresh database in its place in the same step.
+fn archive_file(path: &Path, fresh: &Path) -> Result<PathBuf, String> {
     let stamp = Utc::now().format("%Y%m%d-%H%M%S").to_string();
     for n in 0..1000 {
         let candidate = archive_name(path, &stamp, n);
         match std::fs::hard_link(path, &candidate) {
             Ok(()) => {
                 remove_sidecars(path);
-                std::fs::remove_file(path)
-                    .map_err(|e| format!("rotation: cannot unlink {}: {e}", path.display()))?;
+                // Atomically: the path names the fresh database from now on.
+                std::fs::rename(fresh, path)
+                    .map_err(|e| format!("rotation: cannot replace {}: {e}", path.display()))?;
                 return Ok(candidate);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -98,6 +128,7 @@ fn archive_file(path: &Path) -> Result<PathBuf, String> {
                 std::fs::rename(path, &candidate)
                     .map_err(|e| format!("rotation: cannot rename: {e}"))?;
                 remove_sidecars(path);
+                let _ = std::fs::rename(fresh, path);
                 return Ok(candidate);
             }
             Err(e) => return Err(format!("rotation: cannot archive {}: {e}", path.display())),

@@ -21,10 +21,26 @@ pub const BATCH: usize = 5000;
 pub struct Tail {
     path: PathBuf,
     live: Option<Live>,
+    /// Set after a read error (a file caught mid-creation, a short read): the
+    /// next poll reopens and continues from here, skipping nothing.
+    resume: Option<Resume>,
+    /// The file archived by the last rotation, read a while longer: a writer
+    /// that opened it just before the rename (the Python package opens a
+    /// connection per row) can still commit into it for a moment.
+    previous: Option<(PathBuf, Resume, std::time::Instant)>,
 }
+
+/// How long the archived file is still read after a rotation.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 struct Live {
     reader: Reader,
+    id: Option<FileId>,
+    last: i64,
+}
+
+/// Where a failed read stopped, to resume there (the file and its last row).
+struct Resume {
     id: Option<FileId>,
     last: i64,
 }
@@ -36,6 +52,8 @@ impl Tail {
         let mut t = Tail {
             path: path.to_path_buf(),
             live: None,
+            resume: None,
+            previous: None,
         };
         t.live = t.open(after).ok();
         t
@@ -48,7 +66,11 @@ impl Tail {
 
     /// The id of the last row read from the current file.
     pub fn last_id(&self) -> i64 {
-        self.live.as_ref().map_or(0, |l| l.last)
+        match (&self.live, &self.resume) {
+            (Some(l), _) => l.last,
+            (None, Some(r)) => r.last,
+            (None, None) => 0,
+        }
     }
 
     /// Whether the database file is open (it may not exist yet).
@@ -60,12 +82,80 @@ impl Tail {
     /// (at most [`BATCH`] per file; call again while it returns a full batch).
     /// `rotated` is set when the live file was replaced since the last call.
     pub fn poll(&mut self, filter: &Filter) -> Result<Polled, ReadError> {
-        let Some(cur) = self.live.as_mut() else {
-            self.live = Some(self.open(0)?);
-            return self.poll(filter);
-        };
+        let result = self.poll_once(filter);
+        if result.is_err() {
+            // Keep the place; reopen on the next call.
+            if let Some(l) = self.live.take() {
+                self.resume = Some(Resume {
+                    id: l.id,
+                    last: l.last,
+                });
+            }
+        }
+        result
+    }
+
+    fn poll_once(&mut self, filter: &Filter) -> Result<Polled, ReadError> {
+        if self.live.is_none() {
+            let mut live = self.open(0)?;
+            if let Some(r) = self.resume.take() {
+                if live.id == r.id {
+                    live.last = r.last;
+                } else {
+                    // Rotated while we could not read: the old file's rest first.
+                    let mut rows = Vec::new();
+                    if let Some(archive) = rotate::archives(&self.path)
+                        .into_iter()
+                        .rev()
+                        .find(|p| file_id(p).map(|(id, _)| id) == r.id)
+                        && let Ok(reader) = Reader::open(&archive)
+                    {
+                        let mut old = Live {
+                            reader,
+                            id: r.id,
+                            last: r.last,
+                        };
+                        loop {
+                            let more = read_new(&mut old, filter)?;
+                            let full = more.len() == BATCH;
+                            rows.extend(more);
+                            if !full {
+                                break;
+                            }
+                        }
+                    }
+                    rows.extend(read_new(&mut live, filter)?);
+                    self.live = Some(live);
+                    return Ok(Polled {
+                        rows,
+                        rotated: true,
+                    });
+                }
+            }
+            self.live = Some(live);
+        }
+        // Late rows of the file archived by the last rotation come first.
+        let mut late = Vec::new();
+        if let Some((path, at, since)) = self.previous.as_mut() {
+            // A connection of its own each time: a read-only connection to a
+            // file whose WAL files are gone would not see later changes.
+            if let Ok(reader) = Reader::open(path) {
+                let mut prev = Live {
+                    reader,
+                    id: at.id,
+                    last: at.last,
+                };
+                late = read_new(&mut prev, filter).unwrap_or_default();
+                at.last = prev.last;
+            }
+            if since.elapsed() > GRACE {
+                self.previous = None;
+            }
+        }
+        let cur = self.live.as_mut().expect("opened above");
         let replaced = file_id(&self.path).map(|(id, _)| id) != cur.id;
-        let mut rows = read_new(cur, filter)?;
+        let mut rows = late;
+        rows.extend(read_new(cur, filter)?);
         if !replaced {
             return Ok(Polled {
                 rows,
@@ -93,10 +183,31 @@ impl Tail {
                     break;
                 }
             }
+            self.previous = Some((
+                archive.clone(),
+                Resume {
+                    id: again.id,
+                    last: again.last,
+                },
+                std::time::Instant::now(),
+            ));
         }
         self.live = self.open(0).ok();
-        if let Some(l) = self.live.as_mut() {
-            rows.extend(read_new(l, filter)?);
+        let failed = match self.live.as_mut() {
+            Some(l) => match read_new(l, filter) {
+                Ok(more) => {
+                    rows.extend(more);
+                    false
+                }
+                Err(_) => true,
+            },
+            None => true,
+        };
+        if failed {
+            // The new file cannot be read yet: deliver the old file's rows
+            // now, and start the new one from its first row next time.
+            self.live = None;
+            self.resume = Some(Resume { id: None, last: 0 });
         }
         Ok(Polled {
             rows,

@@ -300,7 +300,8 @@ fn handle(
                         more,
                     }))
                 }
-                Err(e) => Err(db.fail(&e)),
+                // The tail keeps its place and resumes by itself: only say why.
+                Err(e) => Err(problem(&e, &db.path)),
             }
         }
         Request::Stats {

@@ -189,3 +189,11 @@ pub fn all_rows(db: &Path) -> Vec<vmware_policy::audit::AuditRow> {
         })
         .collect()
 }
+
+/// Every row of one database file, oldest first.
+pub fn all_rows_of(db: &Path) -> Vec<vmware_policy::audit::AuditRow> {
+    vmware_policy::audit::Reader::open(db)
+        .unwrap()
+        .after(0, 1 << 40)
+        .unwrap()
+}
