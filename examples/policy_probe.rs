@@ -3,7 +3,13 @@
 //! every rule name it sees change to, and any unreadable read, until it has
 //! seen `stop` from both, or a minute passes.
 //!
-//! cargo run --example policy_probe -- RULES_PATH STOP_RULE
+//! cargo run --example policy_probe -- RULES_PATH STOP_RULE [--engine-only RULES]
+//!
+//! With `--engine-only RULES`, only the hot-reloading engine is checked (files
+//! written in place may be read half-written by a direct read), and every
+//! rule set it holds must be whole: a user file with exactly RULES deny rules,
+//! or the packaged baseline (the file was deleted); anything else is printed
+//! as `PARTIAL`.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -17,6 +23,10 @@ fn main() {
         std::process::exit(2);
     };
     let path = std::path::PathBuf::from(path);
+    let whole: Option<usize> = match (args.next().as_deref(), args.next()) {
+        (Some("--engine-only"), Some(n)) => n.parse().ok(),
+        _ => None,
+    };
     let engine = PolicyEngine::new(&path);
     let ctx = CallContext::default();
     let mut out = std::io::stdout().lock();
@@ -27,6 +37,34 @@ fn main() {
     let mut checks = 0u64;
     while Instant::now() < end {
         checks += 1;
+        if let Some(n) = whole {
+            let set = engine.rules();
+            let d = set.check("probe", &ctx);
+            let ok = match set.source {
+                vmware_policy::policy::Source::User => {
+                    set.deny_count() == n && d.rule.starts_with('v')
+                }
+                vmware_policy::policy::Source::PackagedDefault => d.allowed,
+                _ => false,
+            };
+            if !ok {
+                let _ = writeln!(
+                    out,
+                    "PARTIAL {} rules, decision {}",
+                    set.deny_count(),
+                    d.rule
+                );
+            }
+            if d.rule != last_engine {
+                let _ = writeln!(out, "engine {}", d.rule);
+                last_engine = d.rule.clone();
+            }
+            if last_engine == stop {
+                let _ = writeln!(out, "done after {checks} checks");
+                return;
+            }
+            continue;
+        }
         let d = engine.check("probe", &ctx);
         if d.rule != last_engine {
             let _ = writeln!(out, "engine {}", d.rule);

@@ -34,7 +34,31 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn reload(&self) -> bool {
+        self.install(load_rules(&self.path))
+    }
+
+    /// Reload only if the file did not change while it was read: a file
+    /// written in place (truncated, then written) can be caught half-written
+    /// or empty, and an empty rules file means "allow everything". `None`
+    /// when it changed (nothing installed; the watcher waits and tries again).
+    pub(crate) fn reload_if_stable(&self, quiet: std::time::Duration) -> Option<bool> {
+        let before = super::watch::fingerprint(&self.path);
         let next = load_rules(&self.path);
+        let after = super::watch::fingerprint(&self.path);
+        // Changed while read, or changed so recently that a writer may still
+        // be at it (the watcher gives up waiting for quiet under endless churn).
+        let young = after
+            .as_ref()
+            .and_then(|f| f.mtime)
+            .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
+            .is_some_and(|age| age < quiet);
+        if after != before || young {
+            return None;
+        }
+        Some(self.install(next))
+    }
+
+    fn install(&self, next: RuleSet) -> bool {
         let prev = self.current.load();
         let changed = prev.hash != next.hash || prev.source != next.source;
         if changed {

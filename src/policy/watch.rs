@@ -6,9 +6,14 @@
 //! beside the watcher as a safety net (a deleted and re-created directory drops
 //! an inotify watch), and alone when watching is unavailable.
 //!
-//! A file is read only once it has been quiet for [`QUIET`]: an in-place
-//! truncating write shows an empty or partial file for a moment, and loading
-//! that would allow, briefly, what the complete file denies.
+//! A file is read only once it has been quiet: an in-place truncating write
+//! shows an empty or partial file for a moment, and loading that would allow
+//! what the complete file denies. A file that replaced the one loaded (a new
+//! inode: an atomic rename) is whole as soon as it is there, so [`QUIET`] is
+//! short; a file written in place must stay unchanged for [`IN_PLACE_QUIET`]
+//! (an empty one for [`EMPTY_QUIET`]: empty means "allow everything", and a
+//! writer preempted between truncating and writing looks just like it). What
+//! was read is installed only if the file did not change while it was read.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,8 +26,12 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use super::engine::Shared;
 
-/// How long a file must stay unchanged before it is read.
+/// How long a new file (a new inode) must stay unchanged before it is read.
 pub const QUIET: Duration = Duration::from_millis(20);
+/// The same for the file loaded, written in place.
+pub const IN_PLACE_QUIET: Duration = Duration::from_millis(200);
+/// The same for an empty file written in place.
+pub const EMPTY_QUIET: Duration = Duration::from_secs(1);
 /// Poll interval when file watching is unavailable.
 pub const POLL: Duration = Duration::from_millis(100);
 /// Safety-net poll interval beside a working watcher.
@@ -52,7 +61,7 @@ pub(crate) struct Fingerprint {
     ino: u64,
     dev: u64,
     len: u64,
-    mtime: Option<SystemTime>,
+    pub(crate) mtime: Option<SystemTime>,
     ctime_ns: i64,
 }
 
@@ -130,15 +139,23 @@ fn run(path: PathBuf, shared: Weak<Shared>, stop: Arc<AtomicBool>, loaded: Optio
             POLL
         };
         let mut relevant = false;
+        // Whether the burst ended with the file renamed into place (whole),
+        // rather than with data written at its name.
+        let mut renamed_in = false;
         match &notifier {
             Some(n) => match n.rx.recv_timeout(interval.min(POLL)) {
                 Ok(Ok(ev)) => {
                     relevant = is_relevant(&ev, name.as_deref());
+                    renamed_in = note_rename(&ev, name.as_deref(), renamed_in);
                     // Drain what is already queued: one reload for a burst.
                     while let Ok(more) = n.rx.try_recv() {
-                        relevant |= more
-                            .map(|e| is_relevant(&e, name.as_deref()))
-                            .unwrap_or(true);
+                        match more {
+                            Ok(e) => {
+                                relevant |= is_relevant(&e, name.as_deref());
+                                renamed_in = note_rename(&e, name.as_deref(), renamed_in);
+                            }
+                            Err(_) => relevant = true,
+                        }
                     }
                 }
                 Ok(Err(_)) => relevant = true,
@@ -162,8 +179,37 @@ fn run(path: PathBuf, shared: Weak<Shared>, stop: Arc<AtomicBool>, loaded: Optio
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        seen = settle(&path, &stop);
-        shared.reload();
+        // Read once the file is quiet, and install what was read only if the
+        // file did not change meanwhile; otherwise settle and read again.
+        let loaded = seen.clone();
+        for _ in 0..50 {
+            let now = settle(&path, &stop, loaded.as_ref(), renamed_in);
+            let quiet = quiet_for(now.as_ref(), loaded.as_ref(), renamed_in);
+            if shared.reload_if_stable(quiet).is_some() || stop.load(Ordering::Relaxed) {
+                seen = now;
+                break;
+            }
+        }
+    }
+}
+
+/// Follow a burst of events: a rename into our name makes the file whole;
+/// data written at our name (or its creation) after that makes it not.
+fn note_rename(ev: &notify::Event, name: Option<&std::ffi::OsStr>, so_far: bool) -> bool {
+    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+    let ours = ev.paths.iter().any(|p| p.file_name() == name);
+    if !ours {
+        return so_far;
+    }
+    match ev.kind {
+        EventKind::Modify(ModifyKind::Name(RenameMode::To)) => true,
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+            ev.paths.last().is_some_and(|p| p.file_name() == name)
+        }
+        EventKind::Create(_)
+        | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any)
+        | EventKind::Access(AccessKind::Close(AccessMode::Write)) => false,
+        _ => so_far,
     }
 }
 
@@ -177,21 +223,55 @@ fn is_relevant(ev: &notify::Event, name: Option<&std::ffi::OsStr>) -> bool {
     ev.need_rescan() || ev.paths.is_empty() || ev.paths.iter().any(|p| p.file_name() == name)
 }
 
-/// Wait until the file has not changed for [`QUIET`] (bounded by [`MAX_SETTLE`]);
-/// return its fingerprint then.
-fn settle(path: &Path, stop: &AtomicBool) -> Option<Fingerprint> {
+/// How long `now` must have been unchanged. An empty file: long (it means
+/// "allow everything"). A file renamed into place (the watcher saw the rename
+/// last, or its ctime is later than its mtime) and not the file loaded:
+/// short, it is whole. Anything written in place (the loaded file, or a new file created
+/// and written at its name): longer, a writer may be between two writes.
+pub(crate) fn quiet_for(
+    now: Option<&Fingerprint>,
+    loaded: Option<&Fingerprint>,
+    renamed_in: bool,
+) -> Duration {
+    let Some(n) = now else {
+        return QUIET; // absent: nothing to wait for
+    };
+    if n.len == 0 {
+        return EMPTY_QUIET;
+    }
+    let same_file = loaded.is_some_and(|l| n.ino == l.ino && n.dev == l.dev);
+    let mtime_ns = n
+        .mtime
+        .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(i64::MAX, |d| d.as_nanos() as i64);
+    if !same_file && (renamed_in || n.ctime_ns > mtime_ns) {
+        QUIET
+    } else {
+        IN_PLACE_QUIET
+    }
+}
+
+/// Wait until the file has not changed for as long as [`quiet_for`] says
+/// (bounded by [`MAX_SETTLE`]); return its fingerprint then.
+fn settle(
+    path: &Path,
+    stop: &AtomicBool,
+    loaded: Option<&Fingerprint>,
+    renamed_in: bool,
+) -> Option<Fingerprint> {
     let deadline = Instant::now() + MAX_SETTLE;
     let mut last = fingerprint(path);
     loop {
+        let quiet = quiet_for(last.as_ref(), loaded, renamed_in);
         let age = last
             .as_ref()
             .and_then(|f| f.mtime)
             .and_then(|m| SystemTime::now().duration_since(m).ok())
-            .unwrap_or(QUIET);
-        if age >= QUIET || Instant::now() >= deadline || stop.load(Ordering::Relaxed) {
+            .unwrap_or(quiet);
+        if age >= quiet || Instant::now() >= deadline || stop.load(Ordering::Relaxed) {
             return last;
         }
-        std::thread::sleep(QUIET - age);
+        std::thread::sleep(quiet - age);
         let now = fingerprint(path);
         if now == last && Instant::now() >= deadline {
             return now;
