@@ -68,3 +68,34 @@ pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
         Ok(())
     }
 }
+
+/// What is wrong with the permissions of the rules file and the directory it
+/// is in: anyone who can write either can change what every agent may do.
+/// One sentence each, with the fix. Empty when all is well (or not Unix).
+pub fn permission_warnings(rules: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let world_writable = |p: &Path| {
+            std::fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o002 != 0)
+                .unwrap_or(false)
+        };
+        if world_writable(rules) {
+            out.push(format!(
+                "the rules file {} is world-writable: anyone on this machine can change what agents may do (chmod 600 it)",
+                rules.display()
+            ));
+        }
+        if let Some(dir) = rules.parent().filter(|d| !d.as_os_str().is_empty())
+            && world_writable(dir)
+        {
+            out.push(format!(
+                "the directory {} is world-writable: anyone on this machine can replace the rules and the audit log (chmod 700 it)",
+                dir.display()
+            ));
+        }
+    }
+    out
+}

@@ -51,12 +51,17 @@ pub fn run(ctx: &Ctx, a: &PolicyArgs) -> i32 {
         Body::Unreadable { reason } => Some(reason.clone()),
         _ => None,
     };
+    let warnings = vmware_policy::home::permission_warnings(&ctx.rules);
+    for w in &warnings {
+        eprintln!("vmware-audit: warning: {}", term_safe(w));
+    }
     let info = json!({
         "source": set.source.as_str(),
         "path": set.path.display().to_string(),
         "hash": set.hash,
         "deny_rules": set.deny_count(),
         "maintenance_window": window_words(&set),
+        "warnings": warnings,
     });
     let mut out = std::io::stdout().lock();
     if a.operation.is_empty() {

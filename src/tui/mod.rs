@@ -74,7 +74,7 @@ pub fn run(opts: Options) -> i32 {
     spawn_input(tx);
     let mut app = App::new(
         opts.db.display().to_string(),
-        RulesInfo::of(&engine.rules()),
+        RulesInfo::read(&engine.rules(), &opts.rules),
         chrono::Utc::now(),
         opts.color,
     );
@@ -172,7 +172,7 @@ pub fn run(opts: Options) -> i32 {
         if Instant::now() >= next_tick {
             actions.push(Action::Tick(
                 chrono::Utc::now(),
-                RulesInfo::of(&engine.rules()),
+                RulesInfo::read(&engine.rules(), &opts.rules),
             ));
             next_tick = Instant::now() + tick;
         }

@@ -68,6 +68,8 @@ pub struct RulesInfo {
     pub window: WindowInfo,
     /// The emergency freeze rule is in force.
     pub frozen: bool,
+    /// Permission problems of the rules file or its directory.
+    pub warnings: Vec<String>,
 }
 
 impl RulesInfo {
@@ -104,7 +106,15 @@ impl RulesInfo {
             unreadable,
             window,
             frozen,
+            warnings: Vec::new(),
         }
+    }
+
+    /// [`RulesInfo::of`], with the permission warnings of the user file at `path`.
+    pub fn read(rules: &RuleSet, path: &std::path::Path) -> RulesInfo {
+        let mut info = RulesInfo::of(rules);
+        info.warnings = vmware_policy::home::permission_warnings(path);
+        info
     }
 }
 

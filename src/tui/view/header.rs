@@ -44,6 +44,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
     ]);
     let r = &app.rules;
     let mut line2 = vec![Span::raw(" rules ")];
+    if let Some(w) = r.warnings.first() {
+        line2.push(Span::styled(format!("⚠ {} │ ", term_safe(w)), t.bad()));
+    }
     if let Some(why) = &r.unreadable {
         line2.push(Span::styled(
             format!("{} → EVERY CALL IS DENIED: {}", r.source, term_safe(why)),

@@ -30,6 +30,7 @@ pub fn rules() -> RulesInfo {
             text: "22:00–06:00".into(),
         },
         frozen: false,
+        warnings: Vec::new(),
     }
 }
 
@@ -297,6 +298,19 @@ fn unreadable_rules_are_shown_as_deny_everything() {
     let text = t.backend().to_string();
     assert!(text.contains("EVERY CALL IS DENIED"), "{text}");
     assert!(text.contains("line 3 column 5"));
+}
+
+#[test]
+fn a_world_writable_rules_file_is_warned_in_the_header() {
+    let mut app = app_with(sample_rows(), 120, 20);
+    let mut r = rules();
+    r.warnings = vec!["the rules file /x/rules.yaml is world-writable: anyone on this machine can change what agents may do (chmod 600 it)".into()];
+    app.update(Action::Tick(now(), r));
+    let text = render(&app, 120, 20).backend().to_string();
+    assert!(
+        text.contains("⚠ the rules file /x/rules.yaml is world-writable"),
+        "{text}"
+    );
 }
 
 #[test]
