@@ -15,13 +15,14 @@
 //! appends the id of every row the audit log reported committed, one per line,
 //! after `append` returned; `--interval-ms N` waits between calls; `--seq` adds
 //! `seq=<i>` to each call's parameters; `--rotate-bytes N` rotates the audit log
-//! at N bytes instead of 100 MiB.
+//! at N bytes instead of 100 MiB; `--keep-archives N` keeps N archives, not 5.
 
 use std::io::Write;
 
 use serde_json::{Map, Value, json};
 use vmware_policy::{
-    Appended, AuditEngine, AuditOptions, Call, Guard, GuardError, PolicyEngine, Tool, home,
+    Appended, AuditEngine, AuditOptions, Call, Guard, GuardError, PolicyEngine, Tool,
+    audit::rotate, home,
 };
 
 /// The skill's tools, declared once.
@@ -73,6 +74,7 @@ struct Args {
     interval_ms: u64,
     seq: bool,
     rotate_bytes: Option<u64>,
+    keep_archives: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -89,6 +91,7 @@ fn parse_args() -> Result<Args, String> {
         interval_ms: 0,
         seq: false,
         rotate_bytes: None,
+        keep_archives: None,
     };
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -110,6 +113,13 @@ fn parse_args() -> Result<Args, String> {
                     it.next()
                         .and_then(|n| n.parse().ok())
                         .ok_or("--rotate-bytes takes a number")?,
+                )
+            }
+            "--keep-archives" => {
+                args.keep_archives = Some(
+                    it.next()
+                        .and_then(|n| n.parse().ok())
+                        .ok_or("--keep-archives takes a number")?,
                 )
             }
             "--committed" => {
@@ -155,6 +165,7 @@ fn main() {
                 home::audit_db_path(),
                 AuditOptions {
                     rotate_bytes,
+                    max_archives: args.keep_archives.unwrap_or(rotate::MAX_ARCHIVES),
                     ..AuditOptions::default()
                 },
             ),

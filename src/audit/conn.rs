@@ -92,7 +92,7 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
 }
 
 /// Create the database file `0600` before SQLite does (its mode would follow the umask).
-fn create_private(path: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private(path: &Path) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -132,4 +132,20 @@ pub(crate) fn persist_wal(conn: &Connection) {
             (&raw mut on).cast(),
         );
     }
+}
+
+/// Whether the path this connection opened now names another file (or none):
+/// a rename by another process's rotation.
+pub(crate) fn has_moved(conn: &Connection) -> bool {
+    let mut moved: std::ffi::c_int = 0;
+    // SAFETY: the handle is valid for the life of `conn`; the op writes one int.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_HAS_MOVED,
+            (&raw mut moved).cast(),
+        )
+    };
+    rc == rusqlite::ffi::SQLITE_OK && moved != 0
 }

@@ -200,6 +200,33 @@ impl Reader {
             })
     }
 
+    /// The lowest and highest id (`(None, 0)` for an empty table).
+    pub fn id_bounds(&self) -> rusqlite::Result<(Option<i64>, i64)> {
+        self.conn.query_row(
+            "SELECT MIN(id), COALESCE(MAX(id), 0) FROM audit_log",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    /// The lowest id, and the last id ever given (the AUTOINCREMENT sequence,
+    /// 0 if there is none): an empty table whose sequence is past a reader's
+    /// place had its rows archived.
+    pub fn id_floor(&self) -> rusqlite::Result<(Option<i64>, i64)> {
+        let first: Option<i64> = self
+            .conn
+            .query_row("SELECT MIN(id) FROM audit_log", [], |r| r.get(0))?;
+        let seq: i64 = self
+            .conn
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        Ok((first, seq))
+    }
+
     /// The underlying read-only connection (for aggregate queries of this module's siblings).
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn

@@ -1,16 +1,37 @@
 //! Size-based rotation and archive retention, as compat.md describes it, made
-//! safe for several processes crossing the threshold at once.
+//! safe for several processes, Python's included, writing at once.
 //!
-//! Our processes rotate one at a time (an advisory lock file beside the
-//! database). The rename happens while we hold SQLite's write lock on an empty,
-//! checkpointed WAL, so no writer (Python's included) can commit into the file
-//! being archived. Archives are created with `link`, which never replaces an
-//! existing file, so no archive is ever overwritten.
+//! The Python package renames the live file to an archive and creates a new
+//! one. Its writers open a connection per row, and SQLite opens a database's
+//! `-wal`/`-shm` files lazily, by name: a connection opened just before such a
+//! rename reads the archive's pages through the new file's WAL, and can commit
+//! into the wrong file or fail. No lock closes that window, since opening
+//! takes none. So our rotation never renames the live file. It *copies*:
+//!
+//! 1. a snapshot of the live file (`VACUUM INTO`, a read: writers go on) to a
+//!    hidden partial file, made `0600` and fsynced;
+//! 2. under SQLite's write lock, the rows the snapshot holds (ids up to its
+//!    last) are cut from the live file, in time proportional to the rows kept,
+//!    not the rows archived (the table is emptied with SQLite's truncate
+//!    optimisation and the few newer rows put back with their ids; the
+//!    rollups recount them);
+//! 3. the partial file gets its archive name with `link`, which never
+//!    replaces an archive;
+//! 4. the live file is compacted (`VACUUM`, then a passive checkpoint), so its
+//!    size on disk, which Python's own threshold reads, drops again.
+//!
+//! The live file keeps its inode and its WAL, so no connection anywhere is
+//! ever left on the wrong file, and ids go on increasing (AUTOINCREMENT) across
+//! our rotations. A crash between steps loses nothing: before step 2 commits,
+//! the live file still has every row and the partial file is dropped; after,
+//! the partial file is complete and is given its archive name by the next
+//! writer that opens the database or rotates. Our processes rotate one at a
+//! time (an advisory lock file beside the database).
 
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::conn::{self, file_id, sidecar};
 
@@ -25,116 +46,243 @@ pub fn maybe_rotate(path: &Path, threshold: u64, keep: usize) -> Result<Option<P
         _ => return Ok(None),
     }
     let _lock = RotationLock::acquire(path)?;
-    // Another process may have rotated while we waited for the lock.
-    match file_id(path) {
-        Some((_, size)) if size >= threshold => {}
-        _ => return Ok(None),
-    }
-    let archive = rotate_locked(path)?;
+    finish_locked(path);
+    let Some(archive) = rotate_locked(path, threshold)? else {
+        return Ok(None);
+    };
     cleanup_archives(path, keep);
     Ok(Some(archive))
 }
 
-fn rotate_locked(path: &Path) -> Result<PathBuf, String> {
-    let c = Connection::open(path)
-        .map_err(|e| format!("rotation: cannot open {}: {e}", path.display()))?;
-    c.busy_timeout(std::time::Duration::from_millis(conn::BUSY_TIMEOUT_MS))
-        .map_err(|e| e.to_string())?;
-    // Closing this connection after the rename must not delete the new database's WAL.
-    conn::persist_wal(&c);
-    let wal = sidecar(path, "-wal");
-    // Prepared before taking SQLite's write lock, so writers wait no longer.
-    let fresh = fresh_database(path)?;
-    for _ in 0..5 {
-        // Copy every committed row into the main file and empty the WAL.
-        let busy: i64 = c
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
-            .map_err(|e| format!("rotation: checkpoint failed: {e}"))?;
-        if busy != 0 {
-            continue;
-        }
-        // Hold the write lock across the rename, so nothing commits in between.
-        c.execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| format!("rotation: cannot lock: {e}"))?;
-        let wal_empty = std::fs::metadata(&wal)
-            .map(|m| m.len() == 0)
-            .unwrap_or(true);
-        if !wal_empty {
-            let _ = c.execute_batch("ROLLBACK");
-            continue;
-        }
-        let result = archive_file(path, &fresh);
-        let _ = c.execute_batch("ROLLBACK");
-        let _ = std::fs::remove_file(&fresh); // still there only if not renamed
-        return result;
+/// Finish a rotation a crash interrupted, if there is one: give its complete
+/// copy an archive name, or drop an incomplete one. Cheap when there is none
+/// (one `stat`); writers call it when they open the database.
+pub fn finish_interrupted(path: &Path) {
+    if !partial_path(path).exists() {
+        return;
     }
-    let _ = std::fs::remove_file(&fresh);
-    Err("rotation: the database stayed busy; will try again on a later write".into())
-}
-
-/// The WAL and shared-memory files of the file being archived go before its
-/// name does: a process that opens the path in between still opens the old
-/// file (its rows land in the archive), and no new database can ever be
-/// created next to the old file's sidecars and lose them when they are
-/// removed. (Our own processes cannot open it then at all: they take the
-/// rotation lock, shared, to open a connection.)
-fn remove_sidecars(path: &Path) {
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(sidecar(path, suffix));
+    if let Ok(_lock) = RotationLock::acquire(path) {
+        finish_locked(path);
     }
 }
 
-/// A new, empty database with the schema, beside `path`, to take its name:
-/// the live path then never names a missing or empty file, which a writer
-/// that does not re-create the schema (the Python package) would fail on.
-fn fresh_database(path: &Path) -> Result<PathBuf, String> {
+fn finish_locked(path: &Path) {
+    let partial = partial_path(path);
+    if !partial.exists() {
+        return;
+    }
+    match last_row(&partial) {
+        // Complete, and the live file no longer has its last row: the cut
+        // committed, so this copy is the only home of those rows.
+        Some(last) if !last_row_is_live(path, &last) => {
+            let _ = promote(path, &partial);
+        }
+        // Unreadable (the copy itself was interrupted), empty, or its rows
+        // are all still in the live file: the rotation never took effect.
+        _ => remove_partial(&partial),
+    }
+}
+
+/// `(id, ts)` of the last row of a database file, if it can be read.
+fn last_row(db: &Path) -> Option<(i64, String)> {
+    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    c.query_row(
+        "SELECT id, ts FROM audit_log ORDER BY id DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .ok()
+}
+
+fn last_row_is_live(path: &Path, (id, ts): &(i64, String)) -> bool {
+    let Ok(c) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return false;
+    };
+    let _ = c.busy_timeout(std::time::Duration::from_millis(conn::BUSY_TIMEOUT_MS));
+    c.query_row(
+        "SELECT 1 FROM audit_log WHERE id = ?1 AND ts = ?2",
+        rusqlite::params![id, ts],
+        |_| Ok(()),
+    )
+    .optional()
+    // Cannot tell: keep the copy (a duplicate is better than a loss).
+    .is_ok_and(|found| found.is_some())
+}
+
+/// The hidden copy a rotation in progress writes (never an archive name).
+fn partial_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.new-{}", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(sidecar(&tmp, suffix));
-    }
-    let c = conn::open_writer(&tmp, conn::Durability::Full)?;
-    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        .map_err(|e| format!("rotation: cannot prepare {}: {e}", tmp.display()))?;
-    drop(c);
-    // Its sidecars are ours alone (empty after the checkpoint): the new file
-    // must not arrive with them.
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(sidecar(&tmp, suffix));
-    }
-    Ok(tmp)
+    path.with_file_name(format!(".{name}.rotating"))
 }
 
-/// Give the live file its archive name without ever replacing an archive,
-/// and put a fresh database in its place in the same step.
-fn archive_file(path: &Path, fresh: &Path) -> Result<PathBuf, String> {
+fn remove_partial(partial: &Path) {
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(sidecar(partial, suffix));
+    }
+}
+
+fn rotate_locked(path: &Path, threshold: u64) -> Result<Option<PathBuf>, String> {
+    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| format!("rotation: cannot open {}: {e}", path.display()))?;
+    c.busy_timeout(std::time::Duration::from_millis(conn::BUSY_TIMEOUT_MS))
+        .map_err(|e| e.to_string())?;
+    conn::persist_wal(&c);
+    // The size that counts is the database's own, WAL included and free pages
+    // excluded: the file on disk stays large after a rotation until a
+    // checkpoint can shrink it.
+    let size: i64 = c
+        .query_row(
+            "SELECT (page_count - freelist_count) * page_size \
+             FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| format!("rotation: cannot read {}: {e}", path.display()))?;
+    if (size as u64) < threshold {
+        let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        return Ok(None);
+    }
+    let partial = partial_path(path);
+    remove_partial(&partial);
+    snapshot(&c, &partial)?;
+    let Some((last, _)) = last_row(&partial) else {
+        remove_partial(&partial);
+        return Ok(None);
+    };
+    crash_point("copied");
+    match cut(&c, last) {
+        Ok(true) => {}
+        Ok(false) => {
+            // Renamed under us by another process's rotation: nothing cut.
+            remove_partial(&partial);
+            return Ok(None);
+        }
+        Err(e) => {
+            remove_partial(&partial);
+            return Err(format!("rotation: cannot remove archived rows: {e}"));
+        }
+    }
+    crash_point("cut");
+    let archive = promote(path, &partial)?;
+    crash_point("named");
+    compact(&c);
+    Ok(Some(archive))
+}
+
+/// For the crash tests: `VMWARE_POLICY_CRASH_AT=copied|cut|named` ends the
+/// process at that step of a rotation, as a power cut or a SIGKILL would.
+fn crash_point(step: &str) {
+    if std::env::var_os("VMWARE_POLICY_CRASH_AT").is_some_and(|v| v == step) {
+        std::process::abort();
+    }
+}
+
+/// Step 1: a consistent copy of the live file, private and on disk.
+fn snapshot(c: &Connection, partial: &Path) -> Result<(), String> {
+    conn::create_private(partial)
+        .map_err(|e| format!("rotation: cannot create {}: {e}", partial.display()))?;
+    let target = partial.to_string_lossy().into_owned();
+    let copied = c
+        .execute("VACUUM INTO ?1", [&target])
+        .map_err(|e| format!("rotation: cannot copy the database: {e}"));
+    let synced = copied.and_then(|_| {
+        std::fs::File::open(partial)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| format!("rotation: cannot sync {}: {e}", partial.display()))
+    });
+    if synced.is_err() {
+        remove_partial(partial);
+    }
+    synced
+}
+
+/// Step 2: remove rows `..= last` from the live file in one transaction.
+/// `Ok(false)` when the path no longer names the file we hold.
+fn cut(c: &Connection, last: i64) -> rusqlite::Result<bool> {
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    if conn::has_moved(c) {
+        c.execute_batch("ROLLBACK")?;
+        return Ok(false);
+    }
+    let result = (|| {
+        let rollups: i64 = c.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_rollup_status'",
+            [],
+            |r| r.get(0),
+        )?;
+        c.execute_batch(
+            "DROP TABLE IF EXISTS temp.rotate_keep;
+             CREATE TEMP TABLE rotate_keep AS SELECT * FROM main.audit_log WHERE 0;",
+        )?;
+        c.execute(
+            "INSERT INTO temp.rotate_keep SELECT * FROM main.audit_log WHERE id > ?1",
+            [last],
+        )?;
+        // No WHERE and no DELETE trigger: SQLite frees the pages wholesale.
+        c.execute_batch("DELETE FROM main.audit_log")?;
+        if rollups > 0 {
+            // Every row left is re-inserted below, and the trigger counts it.
+            c.execute_batch(
+                "DELETE FROM audit_rollup_status; DELETE FROM audit_rollup_tool; DELETE FROM audit_rollup_agent;",
+            )?;
+        }
+        c.execute_batch(
+            "INSERT INTO main.audit_log SELECT * FROM temp.rotate_keep;
+             DROP TABLE temp.rotate_keep;",
+        )
+    })();
+    match result {
+        Ok(()) => c.execute_batch("COMMIT").map(|_| true),
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// Step 4: give the freed pages back to the file system. Best effort: a
+/// reader in the middle of a long read may hold the checkpoint back, and a
+/// later checkpoint (any writer's) finishes it.
+fn compact(c: &Connection) {
+    let _ = c.execute_batch("VACUUM");
+    let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+}
+
+/// Step 3: the partial copy takes an archive name, never replacing one.
+fn promote(path: &Path, partial: &Path) -> Result<PathBuf, String> {
     let stamp = Utc::now().format("%Y%m%d-%H%M%S").to_string();
     for n in 0..1000 {
         let candidate = archive_name(path, &stamp, n);
-        match std::fs::hard_link(path, &candidate) {
+        match std::fs::hard_link(partial, &candidate) {
             Ok(()) => {
-                remove_sidecars(path);
-                // Atomically: the path names the fresh database from now on.
-                std::fs::rename(fresh, path)
-                    .map_err(|e| format!("rotation: cannot replace {}: {e}", path.display()))?;
+                remove_partial(partial);
+                sync_dir(path);
                 return Ok(candidate);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(_) if !candidate.exists() => {
-                // No hard links on this file system: check, then rename (as Python does).
-                std::fs::rename(path, &candidate)
-                    .map_err(|e| format!("rotation: cannot rename: {e}"))?;
-                remove_sidecars(path);
-                let _ = std::fs::rename(fresh, path);
+                // No hard links on this file system: check, then rename.
+                std::fs::rename(partial, &candidate)
+                    .map_err(|e| format!("rotation: cannot name the archive: {e}"))?;
+                sync_dir(path);
                 return Ok(candidate);
             }
-            Err(e) => return Err(format!("rotation: cannot archive {}: {e}", path.display())),
+            Err(e) => return Err(format!("rotation: cannot name the archive: {e}")),
         }
     }
     Err("rotation: no free archive name".into())
+}
+
+/// The directory entry of the new archive survives a power loss.
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
 }
 
 /// `audit.db` -> `audit.<stamp>.db`, then `audit.<stamp>-<n>.db`.

@@ -1,11 +1,15 @@
 //! Following the live database as rows are written, across rotations: one
 //! cursor for `log --follow` and the TUI's live stream.
 //!
-//! A rotation renames the live file to an archive under a reader's feet. The
-//! tail notices that the path names another file, reads what the file it held
-//! got after its last read (by the archive's name: rows may have been
-//! checkpointed into it after our last look), then starts the new file from
-//! its first row. No row is skipped or repeated.
+//! Two kinds of rotation happen under a reader's feet. The Python package
+//! renames the live file to an archive: the tail notices that the path names
+//! another file, reads what the file it held got after its last read (by the
+//! archive's name: rows may have been checkpointed into it after our last
+//! look), then starts the new file from its first row. Ours copies a prefix
+//! of the rows to an archive and cuts it from the live file (see
+//! [`super::rotate`]): the tail notices that the rows after its place are no
+//! longer in the live file and reads them from the archive first. Either
+//! way, no row is skipped or repeated.
 
 use std::path::{Path, PathBuf};
 
@@ -155,12 +159,14 @@ impl Tail {
         let cur = self.live.as_mut().expect("opened above");
         let replaced = file_id(&self.path).map(|(id, _)| id) != cur.id;
         let mut rows = late;
+        let cut = if replaced {
+            false
+        } else {
+            catch_up_archived(&self.path, cur, filter, &mut rows)?
+        };
         rows.extend(read_new(cur, filter)?);
         if !replaced {
-            return Ok(Polled {
-                rows,
-                rotated: false,
-            });
+            return Ok(Polled { rows, rotated: cut });
         }
         // Rows checkpointed into the archive after our last read: read it once
         // more by its new name.
@@ -221,6 +227,69 @@ impl Tail {
 pub struct Polled {
     pub rows: Vec<AuditRow>,
     pub rotated: bool,
+}
+
+/// After a rotation by copy, the rows between our place and the live file's
+/// first row are in the newest archive(s): read them from there, oldest
+/// first. Whether such a rotation happened since the last read.
+fn catch_up_archived(
+    path: &Path,
+    cur: &mut Live,
+    filter: &Filter,
+    rows: &mut Vec<AuditRow>,
+) -> Result<bool, ReadError> {
+    if cur.last == 0 {
+        // Following from the live file's first row, wherever that is.
+        return Ok(false);
+    }
+    let (first, seq) = cur.reader.id_floor()?;
+    let gap = match first {
+        Some(first) => first > cur.last + 1,
+        None => seq > cur.last,
+    };
+    if !gap {
+        return Ok(false);
+    }
+    // Newest first, back to the archive holding the row after ours.
+    let mut from = Vec::new();
+    for archive in rotate::archives(path).into_iter().rev() {
+        let Ok(reader) = Reader::open(&archive) else {
+            continue;
+        };
+        let (Some(lo), hi) = reader.id_bounds()? else {
+            continue;
+        };
+        if hi <= cur.last {
+            break;
+        }
+        let holds_next = lo <= cur.last + 1;
+        from.push(reader);
+        if holds_next {
+            break;
+        }
+    }
+    for reader in from.into_iter().rev() {
+        let mut old = Live {
+            reader,
+            id: None,
+            last: cur.last,
+        };
+        loop {
+            let more = read_new(&mut old, filter)?;
+            let full = more.len() == BATCH;
+            rows.extend(more);
+            if !full {
+                break;
+            }
+        }
+        // Rows the filter left out still move our place.
+        cur.last = cur.last.max(old.reader.id_bounds()?.1);
+    }
+    if first.is_none() {
+        // Nothing live yet: start after the sequence, found in an archive or not.
+        cur.last = cur.last.max(seq);
+    }
+    Ok(true)
 }
 
 fn read_new(live: &mut Live, filter: &Filter) -> Result<Vec<AuditRow>, ReadError> {

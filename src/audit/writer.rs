@@ -107,7 +107,13 @@ struct Inner {
     queue: Mutex<Queue>,
     conn: Mutex<Option<Open>>,
     lost: AtomicU64,
+    /// After a failed rotation (a full disk, say), the next try waits: a
+    /// rotation copies the whole file, and every write must not pay for that.
+    rotate_after: Mutex<Option<Instant>>,
 }
+
+/// How long a failed rotation waits before it is tried again.
+const ROTATION_RETRY: Duration = Duration::from_secs(30);
 
 struct Open {
     conn: Connection,
@@ -176,6 +182,7 @@ impl AuditEngine {
                 queue: Mutex::new(Queue::default()),
                 conn: Mutex::new(None),
                 lost: AtomicU64::new(0),
+                rotate_after: Mutex::new(None),
             }),
         };
         // Initialise eagerly so the first call pays nothing; failures retry on write.
@@ -245,6 +252,7 @@ impl Inner {
             // Never in the middle of another process's rotation. (No lock when
             // the directory is missing: `open_writer` creates it, and then
             // there is nothing to rotate yet.)
+            rotate::finish_interrupted(&self.path);
             let _no_rotation = rotate::RotationLock::shared(&self.path).ok();
             let conn = conn::open_writer(&self.path, self.opts.durability)?;
             let id = file_id(&self.path).map(|(id, _)| id);
@@ -284,11 +292,7 @@ impl Inner {
 
     fn try_write_batch(&self, batch: &[(Record, Arc<Ticket>)]) -> Result<Vec<i64>, String> {
         let mut slot = lock(&self.conn);
-        if let Err(e) =
-            rotate::maybe_rotate(&self.path, self.opts.rotate_bytes, self.opts.max_archives)
-        {
-            let _ = writeln_err(&format!("vmware-policy: audit db rotation failed: {e}"));
-        }
+        self.rotate_if_due();
         // Lock contention (another process creating, migrating or rotating the
         // file) is retried within the busy budget; anything else gets one more
         // try after re-initialising, which is how a deleted or rotated file heals.
@@ -314,6 +318,25 @@ impl Inner {
                 if other_failures > 1 {
                     return Err(e);
                 }
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn rotate_if_due(&self) {
+        let mut after = lock(&self.rotate_after);
+        if after.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        match rotate::maybe_rotate(&self.path, self.opts.rotate_bytes, self.opts.max_archives) {
+            Ok(_) => *after = None,
+            Err(e) => {
+                *after = Some(Instant::now() + ROTATION_RETRY);
+                let _ = writeln_err(&format!(
+                    "vmware-policy: audit db rotation failed (retried in {} s; rows are still written): {e}",
+                    ROTATION_RETRY.as_secs()
+                ));
             }
         }
     }
