@@ -2,6 +2,8 @@
 //! example skill as a real process, and the Python package as an oracle.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
