@@ -7,8 +7,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+
+use std::time::Duration;
 
 use common::tmux::Tmux;
 use common::{Home, python_cmd, skill};
