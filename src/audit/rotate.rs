@@ -161,7 +161,9 @@ fn rotate_locked(path: &Path, threshold: u64) -> Result<Option<PathBuf>, String>
             return Ok(None);
         }
         Err(e) => {
-            remove_partial(&partial);
+            // Rolled back, as a rule; but a commit that failed in its fsync may
+            // still come back after a crash. Let the live file decide.
+            finish_locked(path);
             return Err(format!("rotation: cannot remove archived rows: {e}"));
         }
     }
