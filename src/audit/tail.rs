@@ -119,14 +119,7 @@ impl Tail {
                             id: r.id,
                             last: r.last,
                         };
-                        loop {
-                            let more = read_new(&mut old, filter)?;
-                            let full = more.len() == BATCH;
-                            rows.extend(more);
-                            if !full {
-                                break;
-                            }
-                        }
+                        read_to_end(&mut old, filter, &mut rows)?;
                     }
                     rows.extend(read_new(&mut live, filter)?);
                     self.live = Some(live);
@@ -181,14 +174,7 @@ impl Tail {
                 id: cur.id,
                 last: cur.last,
             };
-            loop {
-                let more = read_new(&mut again, filter)?;
-                let full = more.len() == BATCH;
-                rows.extend(more);
-                if !full {
-                    break;
-                }
-            }
+            read_to_end(&mut again, filter, &mut rows)?;
             self.previous = Some((
                 archive.clone(),
                 Resume {
@@ -263,33 +249,42 @@ fn catch_up_archived(
             break;
         }
         let holds_next = lo <= cur.last + 1;
-        from.push(reader);
+        from.push((reader, hi));
         if holds_next {
             break;
         }
     }
-    for reader in from.into_iter().rev() {
+    for (reader, hi) in from.into_iter().rev() {
         let mut old = Live {
             reader,
             id: None,
             last: cur.last,
         };
-        loop {
-            let more = read_new(&mut old, filter)?;
-            let full = more.len() == BATCH;
-            rows.extend(more);
-            if !full {
-                break;
-            }
-        }
+        read_to_end(&mut old, filter, rows)?;
         // Rows the filter left out still move our place.
-        cur.last = cur.last.max(old.reader.id_bounds()?.1);
+        cur.last = cur.last.max(hi);
     }
     if first.is_none() {
         // Nothing live yet: start after the sequence, found in an archive or not.
         cur.last = cur.last.max(seq);
     }
     Ok(true)
+}
+
+/// Every row `filter` selects after `live`'s place, batch after batch.
+fn read_to_end(
+    live: &mut Live,
+    filter: &Filter,
+    rows: &mut Vec<AuditRow>,
+) -> Result<(), ReadError> {
+    loop {
+        let more = read_new(live, filter)?;
+        let full = more.len() == BATCH;
+        rows.extend(more);
+        if !full {
+            return Ok(());
+        }
+    }
 }
 
 fn read_new(live: &mut Live, filter: &Filter) -> Result<Vec<AuditRow>, ReadError> {
