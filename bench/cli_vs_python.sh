@@ -5,12 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${ROWS:-1000000}
-venv=target/pyvenv-vmware-policy-1.24.3
-if [ ! -f "$venv/.ready" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check vmware-policy==1.24.3
-  echo vmware-policy==1.24.3 > "$venv/.ready"
-fi
+. bench/venv.sh
 cargo build --release --quiet
 ours=target/release/vmware-audit
 theirs=$venv/bin/vmware-audit

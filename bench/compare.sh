@@ -8,12 +8,7 @@
 # Usage: bench/compare.sh [> bench/results-compare-DATE.txt]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=target/pyvenv-vmware-policy-1.24.3
-if [ ! -f "$venv/.ready" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check vmware-policy==1.24.3
-  echo vmware-policy==1.24.3 > "$venv/.ready"
-fi
+. bench/venv.sh
 cargo build --release --quiet --bin vmware-audit --example skill
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

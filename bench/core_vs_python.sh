@@ -3,12 +3,7 @@
 # (vmware-policy==1.24.3) on this machine, in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=target/pyvenv-vmware-policy-1.24.3
-if [ ! -f "$venv/.ready" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check vmware-policy==1.24.3
-  echo vmware-policy==1.24.3 > "$venv/.ready"
-fi
+. bench/venv.sh
 echo "== Rust (criterion, median of the estimate in the middle column)"
 cargo bench --bench hot_paths -- --noplot 2>&1 | grep -E "^[a-z_/]+|time:|thrpt:"
 echo "== Python vmware-policy 1.24.3"
