@@ -32,6 +32,14 @@ row() {
 row "log --last 20" log --last 20
 row "log --status denied --last 50" log --status denied --last 50
 row "log --skill avi --tool delete_pool --last 20" log --skill avi --tool delete_pool --last 20
+since=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%S)
+row "log --since <1 hour ago> --last 50" log --since "$since" --last 50
+row "log --surface cli --last 20" log --surface cli --last 20
+# A workflow and a correlation id that occur in the generated rows.
+wf=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT workflow_id FROM audit_log WHERE workflow_id != '' LIMIT 1\").fetchone()[0])" "$home/audit.db")
+cid=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT correlation_id FROM audit_log WHERE correlation_id != '' LIMIT 1\").fetchone()[0])" "$home/audit.db")
+row "log --workflow-id <one id>" log --workflow-id "$wf"
+row "log --correlation-id <one id>" log --correlation-id "$cid"
 row "stats --days 7" stats --days 7
 row "stats --days 30" stats --days 30
 echo "export of all $rows rows (JSON): time and peak memory"

@@ -63,7 +63,9 @@ row() { # label ours theirs unit better(lower|higher)
   row "guarded call with its durable audit row" "$(crit durable/guard_noop_with_durable_row)" "$(py durable/guard_noop_with_durable_row)" µs lower
   row "audit append, 8 threads of one process" "$(thrpt eight_threads/guarded_calls_group_commit)" "$(py eight_threads/guarded_calls)" rows/s higher
   row "audit append, 8 processes" "$ours8" "$theirs8" rows/s higher
-  for l in "log --last 20" "log --status denied --last 50" "log --skill avi --tool delete_pool --last 20" "stats --days 7" "stats --days 30"; do
+  for l in "log --last 20" "log --status denied --last 50" "log --skill avi --tool delete_pool --last 20" \
+    "log --since <1 hour ago> --last 50" "log --surface cli --last 20" "log --workflow-id <one id>" \
+    "log --correlation-id <one id>" "stats --days 7" "stats --days 30"; do
     set -- $(cli "$l")
     row "\`$l\` (1M rows)" "$1" "$2" s lower
   done
