@@ -287,16 +287,33 @@ fn sync_dir(path: &Path) {
     }
 }
 
-/// `audit.db` -> `audit.<stamp>.db`, then `audit.<stamp>-<n>.db`.
+/// Whether an archive was named by our rotation (see [`archive_name`]).
+pub fn is_our_archive(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(&format!("{OUR_MARK}.db")) || n.contains(&format!("{OUR_MARK}-")))
+}
+
+/// What sets our archive names apart from Python's.
+const OUR_MARK: &str = ".rs";
+
+/// `audit.db` -> `audit.<stamp>.rs.db`, then `audit.<stamp>.rs-<n>.db`.
+///
+/// Python names its archives `audit.<stamp>.db` / `audit.<stamp>-<n>.db`,
+/// picks a free one, checkpoints (up to 5 s), then `rename()`s over whatever
+/// holds that name by then. An archive of ours under a name of that shape
+/// could be replaced in that window and its rows lost; a name with `.rs` is
+/// one Python never picks. It still matches Python's `audit.*.db` retention
+/// glob and sorts by its time stamp.
 fn archive_name(path: &Path, stamp: &str, n: usize) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let name = if n == 0 {
-        format!("{stem}.{stamp}.db")
+        format!("{stem}.{stamp}{OUR_MARK}.db")
     } else {
-        format!("{stem}.{stamp}-{n}.db")
+        format!("{stem}.{stamp}{OUR_MARK}-{n}.db")
     };
     path.with_file_name(name)
 }
