@@ -203,8 +203,31 @@ fn eight_threads(c: &mut Criterion) {
     g.finish();
 }
 
+/// The free-text scrubber on large inputs: a 216k-character text with one
+/// secret (the review's case: it used to give up and redact everything), and
+/// long identifier runs, the shape that made Python's pattern quadratic.
+fn scrub_large(c: &mut Criterion) {
+    let pad = "lorem ipsum dolor sit amet ".repeat(8_000);
+    let inputs = [
+        ("secret_in_216k", format!("{pad} --password=hunter2 {pad}")),
+        ("identifier_run_300k", "a".repeat(300_000)),
+        ("password_words_320k", "password".repeat(40_000)),
+        ("dashes_300k", "-".repeat(300_000)),
+    ];
+    let mut g = c.benchmark_group("scrub");
+    g.sample_size(10);
+    for (name, text) in &inputs {
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_function(*name, |b| {
+            b.iter(|| black_box(vmware_policy::redact::redact_text(black_box(text)).len()))
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    scrub_large,
     policy_check,
     guarded_no_audit,
     durable,

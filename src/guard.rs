@@ -172,6 +172,7 @@ pub struct Guard {
 
 impl Guard {
     pub fn new(policy: PolicyEngine, audit: AuditEngine) -> Guard {
+        redact::install_panic_hook();
         Guard {
             policy: Arc::new(policy),
             audit: Some(audit),

@@ -9,6 +9,7 @@ use cli::args::{Cli, Command};
 use cli::common::Ctx;
 
 fn main() {
+    vmware_policy::redact::install_panic_hook();
     let cli = Cli::parse();
     let ctx = Ctx::new(&cli);
     let code = match &cli.command {

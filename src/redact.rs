@@ -59,16 +59,62 @@ const CREDENTIAL_TAILS: &[&str] = &[
     "kubeconfig",
 ];
 
-/// Whether a key names a credential: exact (case-insensitive, `-` read as `_`)
-/// or ending in `_<credential word>`. `token_count` is not one.
+/// Whether a key names a credential, exactly as Python's `_is_credential_key`:
+/// `str(key).strip().lower().replace("-", "_")` is one of the words, or ends
+/// in `_` + a tail word, with no length floor (`_password` and `-token` are
+/// credentials). Python's `strip()` removes U+001C..U+001F besides Unicode
+/// white space, so `password\u{1f}` is one too. `token_count` is not.
 pub fn is_credential_key(key: &str) -> bool {
-    let name = key.trim().to_lowercase().replace('-', "_");
+    let name = key
+        .trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+        .to_lowercase()
+        .replace('-', "_");
     CREDENTIAL_KEYS.contains(&name.as_str())
-        || CREDENTIAL_TAILS.iter().any(|t| {
-            name.len() > t.len() + 1
-                && name.ends_with(t)
-                && name.as_bytes()[name.len() - t.len() - 1] == b'_'
-        })
+        || CREDENTIAL_TAILS
+            .iter()
+            .any(|t| name.strip_suffix(t).is_some_and(|head| head.ends_with('_')))
+}
+
+/// Make panic messages go through the scrubber before they reach stderr.
+///
+/// Why: a tool that panics with its arguments in the message (`password=...`,
+/// a `Bearer` header) would have them printed in clear by the default hook,
+/// into the MCP host's log, although its audit row is redacted. Installed once
+/// per process by [`crate::Guard::new`] and by the operator's binary. A panic
+/// whose message needs no redaction goes to the hook that was there before
+/// (a terminal restorer, a custom reporter) untouched; one that does is
+/// reported here, redacted, in the default hook's form.
+pub fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned());
+            let Some(msg) = msg else {
+                return previous(info);
+            };
+            let clean = redact_text(&msg);
+            if clean == msg {
+                return previous(info);
+            }
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("<unnamed>");
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_default();
+            let bt = std::backtrace::Backtrace::capture();
+            let trace = match bt.status() {
+                std::backtrace::BacktraceStatus::Captured => format!("\n{bt}"),
+                _ => String::new(),
+            };
+            eprintln!("\nthread '{name}' panicked{at}:\n{clean}{trace}");
+        }));
+    });
 }
 
 /// Replace declared sensitive parameters by `***`, at any depth.
@@ -181,12 +227,21 @@ fn build_rules() -> Vec<Rule> {
     specs
         .into_iter()
         .map(|(pattern, replacement)| Rule {
-            re: Regex::new(&pattern)
+            // No give-up: every pattern is anchored so that it is linear in
+            // the text (as in Python, see `token_start`), so the budget only
+            // guards against a mistake, scaled far past any real input.
+            re: fancy_regex::RegexBuilder::new(&pattern)
+                .backtrack_limit(BACKTRACK_LIMIT)
+                .build()
                 .unwrap_or_else(|e| panic!("built-in redaction pattern {pattern:?}: {e}")),
             replacement,
         })
         .collect()
 }
+
+/// Far above what any input needs (a linear pattern costs a few steps per
+/// character); reached only by a pattern that is not linear, a bug.
+const BACKTRACK_LIMIT: usize = 1 << 40;
 
 /// Text scrubbed when a pattern gives up (backtracking budget): all of it.
 const UNSCRUBBABLE: &str = "[redacted: text too complex to scrub for credentials]";
@@ -209,6 +264,23 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_secret_in_a_huge_text_is_redacted_alone_in_linear_time() {
+        let pad = "lorem ipsum dolor sit amet ".repeat(8_000); // 216k characters
+        let text = format!("{pad} --password=hunter2 {pad}");
+        let started = std::time::Instant::now();
+        let out = redact_text(&text);
+        let took = started.elapsed();
+        assert!(!out.contains("hunter2"), "the secret survived");
+        assert_eq!(
+            out.len(),
+            text.len() - "hunter2".len() + 3,
+            "only the secret is replaced"
+        );
+        assert!(out.contains("--password=***"));
+        eprintln!("216k characters scrubbed in {took:?}");
+    }
 
     #[test]
     fn credential_keys() {

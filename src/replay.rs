@@ -117,6 +117,63 @@ pub fn replay(
     Ok(Some(report))
 }
 
+/// How many of the newest `limit` calls deny rule `index` of `set` would deny
+/// on its own: `(denied, calls read)`. The blast radius of a rule a typo has
+/// widened, shown by `rules validate` and the editor.
+pub fn rule_reach(
+    reader: &Reader,
+    set: &RuleSet,
+    index: usize,
+    limit: usize,
+) -> rusqlite::Result<(u64, u64)> {
+    let (mut denied, mut rows) = (0u64, 0u64);
+    reader.for_each(&Filter::default(), Order::NewestFirst, Some(limit), |row| {
+        rows += 1;
+        let (env, at) = context_of(&row);
+        let role = (!row.role.is_empty()).then_some(row.role.as_str());
+        let ctx = CallContext {
+            env: &env,
+            risk_level: &row.risk_level,
+            aliases: &[],
+            client: None,
+            role,
+            at,
+        };
+        denied += u64::from(set.rule_denies(index, &row.tool, &ctx));
+        true
+    })?;
+    Ok((denied, rows))
+}
+
+/// Calls read for a blast radius.
+pub const REACH_ROWS: usize = 10_000;
+
+/// Add the blast radius to each diagnostic that widens a rule: "over the last
+/// N calls in the audit log, this rule would now deny M". Best effort: without
+/// a readable audit log the diagnostics stay as they are.
+pub fn add_blast_radius(diags: &mut [crate::policy::Diagnostic], text: &str, reader: &Reader) {
+    if !diags.iter().any(|d| d.widens_rule.is_some()) {
+        return;
+    }
+    let set = RuleSet::from_bytes(
+        text.as_bytes(),
+        std::path::Path::new("rules.yaml"),
+        crate::policy::Source::User,
+    );
+    let mut memo: BTreeMap<usize, Option<(u64, u64)>> = BTreeMap::new();
+    for d in diags.iter_mut() {
+        let Some(index) = d.widens_rule else { continue };
+        let reach = *memo
+            .entry(index)
+            .or_insert_with(|| rule_reach(reader, &set, index, REACH_ROWS).ok());
+        if let Some((denied, rows)) = reach {
+            d.message.push_str(&format!(
+                " (blast radius: of the last {rows} calls in the audit log, this rule as written would deny {denied})"
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,7 +67,13 @@ fn rust_and_python_rotating_together_keep_every_acknowledged_row_once() {
         let c = python_cmd(
             home.path(),
             "writer_rotating.py",
-            &[&format!("py{w}"), &PY_ROWS.to_string(), THRESHOLD, &pad, KEEP],
+            &[
+                &format!("py{w}"),
+                &PY_ROWS.to_string(),
+                THRESHOLD,
+                &pad,
+                KEEP,
+            ],
         )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -83,7 +89,11 @@ fn rust_and_python_rotating_together_keep_every_acknowledged_row_once() {
     let mut python_lost = 0usize;
     for (tag, out) in py {
         let out = out.wait_with_output().unwrap();
-        assert!(out.status.success(), "{tag}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{tag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let seqs: Vec<i64> = String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
             .map(|s| s.parse().unwrap())
@@ -142,7 +152,11 @@ fn rust_and_python_rotating_together_keep_every_acknowledged_row_once() {
         missing.first(),
         archives.len()
     );
-    assert!(doubled.is_empty(), "rows stored twice: {:?}", doubled.first());
+    assert!(
+        doubled.is_empty(),
+        "rows stored twice: {:?}",
+        doubled.first()
+    );
     eprintln!(
         "{} acknowledged rows, each in exactly one of {} files ({ours} archives of ours); python reported {python_lost} lost",
         acked.len(),

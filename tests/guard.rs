@@ -304,3 +304,44 @@ fn a_tool_declared_in_a_module_gets_the_family_skill_name() {
     );
     assert_eq!(Tool::in_module("my_crate::tools", "x").skill, "unknown");
 }
+
+/// The child half of the test below: a tool panics with credentials in its
+/// message, inside the guard, in a process of its own.
+#[test]
+fn panic_child() {
+    let Ok(home) = std::env::var("VMWARE_TEST_PANIC_HOME") else {
+        return;
+    };
+    let g = Guard::new(
+        PolicyEngine::new(std::path::Path::new(&home).join("rules.yaml")),
+        AuditEngine::new(std::path::Path::new(&home).join("audit.db")),
+    );
+    let _ = g.run(&Tool::new("s", "explodes"), Call::new(json!({})), || -> Result<(), String> {
+        panic!("login failed: password=hunter2 Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123")
+    });
+}
+
+#[test]
+fn a_panic_message_reaches_stderr_redacted() {
+    let home = Home::new();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "panic_child", "--nocapture", "--test-threads=1"])
+        .env("VMWARE_TEST_PANIC_HOME", home.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "the panic must still fail the call: {err}"
+    );
+    assert!(
+        err.contains("panicked"),
+        "the panic is still reported: {err}"
+    );
+    assert!(err.contains("password=***"), "{err}");
+    assert!(!err.contains("hunter2"), "a password reached stderr: {err}");
+    assert!(
+        !err.contains("abcdefghijklmnopqrstuvwxyz0123"),
+        "a bearer token reached stderr: {err}"
+    );
+}

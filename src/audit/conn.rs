@@ -103,10 +103,11 @@ pub(crate) fn create_private(path: &Path) -> std::io::Result<()> {
     opts.open(path).map(drop)
 }
 
-/// Directory `0700`, database and its `-wal`/`-shm` `0600`. Best effort.
+/// The home directory `0700` (no other directory), database and its
+/// `-wal`/`-shm` `0600`. Best effort.
 pub fn harden_permissions(path: &Path) {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let _ = home::set_mode(dir, 0o700);
+        let _ = home::harden_home(dir);
     }
     for suffix in ["", "-wal", "-shm"] {
         let p = sidecar(path, suffix);

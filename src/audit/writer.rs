@@ -110,6 +110,9 @@ struct Inner {
     /// After a failed rotation (a full disk, say), the next try waits: a
     /// rotation copies the whole file, and every write must not pay for that.
     rotate_after: Mutex<Option<Instant>>,
+    /// Why there is nowhere to write (the home cannot be resolved): every row
+    /// is lost with this reason rather than written somewhere unexpected.
+    unusable: Mutex<Option<String>>,
 }
 
 /// How long a failed rotation waits before it is tried again.
@@ -168,8 +171,17 @@ impl AuditEngine {
     }
 
     /// The engine over `<home>/audit.db`.
+    /// When the home cannot be resolved (`OPS_HOME=~nobody/x`), every row is
+    /// reported lost with the reason, and nothing is created anywhere.
     pub fn from_home() -> AuditEngine {
-        AuditEngine::new(crate::home::audit_db_path())
+        match crate::home::try_ops_home() {
+            Ok(home) => AuditEngine::new(home.join("audit.db")),
+            Err(why) => {
+                let engine = AuditEngine::new(crate::home::audit_db_path());
+                *lock(&engine.inner.unusable) = Some(why);
+                engine
+            }
+        }
     }
 
     /// An engine with explicit options (a small rotation threshold in tests,
@@ -183,6 +195,7 @@ impl AuditEngine {
                 conn: Mutex::new(None),
                 lost: AtomicU64::new(0),
                 rotate_after: Mutex::new(None),
+                unusable: Mutex::new(None),
             }),
         };
         // Initialise eagerly so the first call pays nothing; failures retry on write.
@@ -247,6 +260,9 @@ impl Inner {
             .is_some_and(|o| current.is_none() || o.id != current)
         {
             retire(slot, &self.path);
+        }
+        if let Some(why) = lock(&self.unusable).clone() {
+            return Err(why);
         }
         if slot.is_none() {
             // Never in the middle of another process's rotation. (No lock when

@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx, cmd: &RulesCommand) -> i32 {
 }
 
 fn validate(ctx: &Ctx, path: &std::path::Path, json: bool) -> i32 {
-    let bytes = match read_bounded(path) {
+    let bytes = match vmware_policy::policy::file::read_rules(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return output::fail(&format!(
@@ -35,7 +35,13 @@ fn validate(ctx: &Ctx, path: &std::path::Path, json: bool) -> i32 {
         }
         Err(e) => return output::fail(&format!("cannot read {}: {e}", path.display())),
     };
-    let diags = validate_bytes(&bytes);
+    let mut diags = validate_bytes(&bytes);
+    if let (Ok(text), Ok(reader)) = (
+        std::str::from_utf8(&bytes),
+        vmware_policy::audit::Reader::open(&ctx.db),
+    ) {
+        vmware_policy::replay::add_blast_radius(&mut diags, text, &reader);
+    }
     let errors = diags
         .iter()
         .filter(|d| d.severity == Severity::Error)
@@ -77,15 +83,6 @@ fn validate(ctx: &Ctx, path: &std::path::Path, json: bool) -> i32 {
 }
 
 /// Read at most a little over the rules size limit (the validator reports a bigger file).
-fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(vmware_policy::policy::yaml::MAX_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
 fn init(ctx: &Ctx) -> i32 {
     let path = &ctx.rules;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())

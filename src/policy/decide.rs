@@ -169,7 +169,7 @@ pub(crate) fn evaluate<T: Trace>(
     }
 }
 
-fn evaluate_rules<T: Trace>(
+pub(crate) fn evaluate_rules<T: Trace>(
     c: &Compiled,
     set: &RuleSet,
     operation: &str,
@@ -499,4 +499,31 @@ fn rule_matches<T: Trace>(
         });
     }
     Ok(true)
+}
+
+impl RuleSet {
+    /// Whether deny rule `index` alone would deny this call (an invalid rule
+    /// applies, failing closed), whatever the rules before it decide: the
+    /// reach of one rule, for the validator's blast radius.
+    pub fn rule_denies(&self, index: usize, operation: &str, call: &CallContext) -> bool {
+        let Body::Rules(c) = &self.body else {
+            return false;
+        };
+        let Some(rule) = c.deny.get(index) else {
+            return false;
+        };
+        match &rule.kind {
+            RuleKind::Invalid(_) => true,
+            RuleKind::Conditions(cond) => rule_matches(
+                cond,
+                c,
+                &mut Matches::default(),
+                operation,
+                call,
+                &mut NoTrace,
+                &rule.name,
+            )
+            .unwrap_or(true),
+        }
+    }
 }

@@ -5,7 +5,6 @@
 //! complete new rule set before swapping it in, so no check ever sees a
 //! half-loaded one.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -83,8 +82,23 @@ impl PolicyEngine {
     }
 
     /// The engine over `<home>/rules.yaml`.
+    /// When the home cannot be resolved (`OPS_HOME=~nobody/x`), every call is
+    /// denied with the reason: there is no knowing which rules were meant.
     pub fn from_home() -> PolicyEngine {
-        PolicyEngine::new(crate::home::rules_path())
+        match crate::home::try_ops_home() {
+            Ok(home) => PolicyEngine::new(home.join("rules.yaml")),
+            Err(why) => {
+                let path = crate::home::rules_path();
+                let set = RuleSet::unreadable(&path, &format!("{why}."), Source::UserUnreadable);
+                PolicyEngine {
+                    shared: Arc::new(Shared {
+                        path,
+                        current: ArcSwap::from_pointee(set),
+                    }),
+                    _watcher: None,
+                }
+            }
+        }
     }
 
     /// An engine that loads once and reloads only on [`PolicyEngine::reload`]
@@ -188,13 +202,9 @@ pub fn load_rules(path: &Path) -> RuleSet {
     }
 }
 
-/// Read at most [`yaml::MAX_BYTES`] + 1 bytes, so a huge file costs bounded memory.
+/// Read the rules file (regular files only, never blocking), bounded in size.
 fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("it cannot be read ({e})."))?;
-    let mut bytes = Vec::new();
-    file.take(yaml::MAX_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("it cannot be read ({e})."))?;
+    let bytes = super::file::read_rules(path).map_err(|e| format!("it cannot be read ({e})."))?;
     if bytes.len() > yaml::MAX_BYTES {
         return Err(format!(
             "it is larger than {} bytes, the limit for a rules file.",

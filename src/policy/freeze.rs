@@ -19,6 +19,69 @@ pub fn is_frozen(text: &str) -> bool {
 /// `text` with the freeze rule first in `deny:` (added when absent). Errors
 /// when the file's `deny:` is not a block list this can add to safely.
 pub fn freeze(text: &str, who: &str, at: DateTime<Utc>) -> Result<String, String> {
+    let out = add_block(text, who, at)?;
+    verify(&out)?;
+    Ok(out)
+}
+
+/// The frozen text must, once loaded as every engine loads it, deny every
+/// call by the freeze rule. A file with two `deny:` keys, say, gets the block
+/// under the first while YAML keeps the last: the freeze would do nothing
+/// while the TUI said FROZEN. Refuse, and say why, rather than pretend.
+fn verify(frozen: &str) -> Result<(), String> {
+    use super::decide::{CallContext, NoTrace, evaluate_rules};
+    use super::rules::{Body, RISK_LEVELS, RuleSet, Source};
+    let set = RuleSet::from_bytes(
+        frozen.as_bytes(),
+        std::path::Path::new("rules.yaml"),
+        Source::User,
+    );
+    let compiled = match &set.body {
+        Body::Rules(c) => c,
+        Body::Unreadable { reason } => {
+            return Err(format!(
+                "the file would not load once frozen, so the freeze was not saved: {reason}"
+            ));
+        }
+        Body::Empty => {
+            return Err(
+                "the file would load to nothing once frozen; the freeze was not saved".into(),
+            );
+        }
+    };
+    for op in ["list_vms", "delete_vm", "power_off_vm", "x"] {
+        for risk in RISK_LEVELS {
+            for env in ["", "production"] {
+                for client in [None, Some("agent")] {
+                    let call = CallContext {
+                        env,
+                        risk_level: risk,
+                        client,
+                        ..CallContext::default()
+                    };
+                    let d = evaluate_rules(compiled, &set, op, &call, &mut NoTrace);
+                    if d.allowed || d.rule != NAME {
+                        return Err(format!(
+                            "once frozen, `{op}` ({risk}{}) would be {} by rule '{}', not denied by the freeze \
+                             (is `deny:` written twice? YAML keeps only the last one); the freeze was not saved: \
+                             fix the file, or freeze by putting a deny-all rule first by hand",
+                            if env.is_empty() {
+                                String::new()
+                            } else {
+                                format!(", {env}")
+                            },
+                            if d.allowed { "allowed" } else { "decided" },
+                            d.rule
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn add_block(text: &str, who: &str, at: DateTime<Utc>) -> Result<String, String> {
     if is_frozen(text) {
         return Ok(text.to_string());
     }

@@ -2,6 +2,7 @@
 
 pub mod decide;
 pub mod engine;
+pub mod file;
 pub mod fnmatch;
 pub mod freeze;
 pub mod rules;

@@ -375,26 +375,30 @@ fn add_pattern(patterns: &mut Vec<String>, ids: &mut Vec<usize>, p: &str) {
     patterns.push(p.to_string());
 }
 
-/// Add each string item as a pattern. Returns what describes the first item that
-/// is not a string (Python raises on it when it gets that far).
+/// Add the string items as patterns, up to the first item that is not a
+/// string, and describe that item. Python's `any()` tries the items in order
+/// and raises on a non-string one (the call fails: for us, denied), so only the
+/// items before it can ever match; the items after it are never reached.
 fn add_items<'a>(
     items: impl Iterator<Item = &'a Node>,
     field: &str,
     patterns: &mut Vec<String>,
     ids: &mut Vec<usize>,
 ) -> Option<String> {
-    let mut invalid = None;
     for n in items {
         match n.as_str() {
             Some(s) => add_pattern(patterns, ids, s),
             None => {
-                invalid.get_or_insert_with(|| {
-                    format!("`{field}` has a {} item at line {}", n.kind(), n.pos.line)
-                });
+                return Some(format!(
+                    "`{field}` has a {} item at line {} ({}), which Python cannot match: every call that reaches it fails",
+                    n.kind(),
+                    n.pos.line,
+                    n.py_repr()
+                ));
             }
         }
     }
-    invalid
+    None
 }
 
 /// A truthy `operations:` or `environments:` value, iterated as Python iterates it.

@@ -25,7 +25,7 @@ pub enum Stamp {
 /// The file's text and stamp; an absent file reads as `None` (with
 /// `Stamp::Absent`), so an editor can start from the baseline.
 pub fn read_for_edit(path: &Path) -> Result<(Option<String>, Stamp), String> {
-    match std::fs::read(path) {
+    match super::file::read_rules(path) {
         Ok(bytes) => {
             let stamp = Stamp::Hash(short_hash(&bytes));
             let text = String::from_utf8(bytes)
@@ -78,6 +78,11 @@ pub fn save(path: &Path, text: &str, expected: Option<&Stamp>) -> Result<Saved, 
             return Err(SaveError::Conflict { on_disk });
         }
     }
+    // A symlinked rules.yaml (kept in a config repository, say) is saved
+    // through the link, to its target: replacing the link with a regular
+    // file would leave the target, which other hosts may read, unchanged.
+    let target = resolve_target(path).map_err(SaveError::Io)?;
+    let path = target.as_path();
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -90,42 +95,38 @@ pub fn save(path: &Path, text: &str, expected: Option<&Stamp>) -> Result<Saved, 
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "rules.yaml".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(&format!("cannot write {}", tmp.display()), e));
-    }
-    let _ = crate::home::set_mode(&tmp, 0o600);
-    // The version replaced stays as a backup: a hard link, so it costs nothing
-    // and is the exact file.
+    // An exclusive, randomly named temporary file (O_EXCL, 0600): a link
+    // planted at a predictable name cannot redirect the write elsewhere.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            io(
+                &format!("cannot create a temporary file in {}", dir.display()),
+                e,
+            )
+        })?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| io(&format!("cannot write {}", tmp.path().display()), e))?;
+    // The version replaced stays as a backup: a hard link (the exact file, at
+    // no cost), else a copy into a file created exclusively (never through a
+    // link someone planted at the backup's name).
     let backup = if path.exists() {
         let b = dir.join(format!(
             "{name}.{}.bak",
             Utc::now().format("%Y%m%d-%H%M%S%.6f")
         ));
         std::fs::hard_link(path, &b)
-            .or_else(|_| std::fs::copy(path, &b).map(|_| ()))
+            .or_else(|_| copy_exclusive(path, &b))
             .ok()
             .map(|_| b)
     } else {
         None
     };
-    if let Err(e) = std::fs::rename(&tmp, path) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(&format!("cannot replace {}", path.display()), e));
-    }
+    tmp.persist(path)
+        .map_err(|e| io(&format!("cannot replace {}", path.display()), e.error))?;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
@@ -134,6 +135,39 @@ pub fn save(path: &Path, text: &str, expected: Option<&Stamp>) -> Result<Saved, 
         stamp: Stamp::Hash(short_hash(text.as_bytes())),
         backup,
     })
+}
+
+/// The file a save writes: `path` itself, or the file a symlink at `path`
+/// leads to. A link that leads nowhere is refused, with where it points.
+fn resolve_target(path: &Path) -> Result<PathBuf, String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(|e| {
+            let to = std::fs::read_link(path)
+                .map(|t| t.display().to_string())
+                .unwrap_or_else(|_| "?".into());
+            format!(
+                "{} is a symbolic link to {to}, which cannot be reached ({e}); fix or remove the link, then save again",
+                path.display()
+            )
+        }),
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// Copy `from` into a new file `to` created with O_EXCL (0600): if anything is
+/// already at `to`, a planted link included, nothing is written.
+fn copy_exclusive(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut out = opts.open(to)?;
+    let mut input = std::fs::File::open(from)?;
+    std::io::copy(&mut input, &mut out)?;
+    out.sync_all()
 }
 
 /// The backups of `path`, oldest first.

@@ -36,6 +36,11 @@ pub struct Diagnostic {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// The deny rule (0-based) this finding widens: a key the engine ignores
+    /// (`operation:` for `operations:`) makes the rule match more calls. The
+    /// CLI and the editor say how many recent calls it would now deny.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub widens_rule: Option<usize>,
 }
 
 const TOP_KEYS: &[&str] = &["deny", "maintenance_window", "change_limits"];
@@ -62,6 +67,7 @@ pub fn validate_bytes(bytes: &[u8]) -> Vec<Diagnostic> {
                 line,
                 column,
                 message: format!("the file is not valid UTF-8 (byte {at}); re-save it as UTF-8"),
+                widens_rule: None,
             }]
         }
     }
@@ -74,10 +80,10 @@ pub fn validate(text: &str) -> Vec<Diagnostic> {
         Err(e) => v.error(e.pos, format!("YAML: {}", e.message)),
         Ok(doc) => {
             for (key, pos) in yaml::duplicate_keys(text) {
-                v.warn(
+                v.error(
                     pos,
                     format!(
-                        "key '{key}' appears more than once in this mapping; the last one wins"
+                        "key '{key}' appears more than once in this mapping: YAML keeps only the last one, silently dropping the others (and what a tool adds under the first, such as a freeze); merge them into one"
                     ),
                 );
             }
@@ -105,6 +111,7 @@ impl Validator {
             line: pos.line.max(1),
             column: pos.column.max(1),
             message,
+            widens_rule: None,
         });
     }
     fn error(&mut self, pos: Pos, message: String) {
@@ -135,7 +142,9 @@ impl Validator {
         None
     }
 
-    fn keys(&mut self, node: &Node, known: &[&str], context: &str) {
+    /// Unknown keys: a warning in general, an error inside deny rule `rule`
+    /// (an ignored condition widens the rule to calls it was meant to spare).
+    fn keys(&mut self, node: &Node, known: &[&str], context: &str, rule: Option<usize>) {
         let Value::Map(entries) = &node.value else {
             return;
         };
@@ -146,10 +155,21 @@ impl Validator {
                     let hint = did_you_mean(key, known)
                         .map(|s| format!("; did you mean '{s}'?"))
                         .unwrap_or_default();
-                    self.warn(
-                        k.pos,
-                        format!("unknown key '{key}' in {context}, ignored{hint}"),
-                    );
+                    match rule {
+                        Some(index) => {
+                            self.error(
+                                k.pos,
+                                format!("unknown key '{key}' in {context}: the engines ignore it, so the rule matches more calls than written{hint}"),
+                            );
+                            if let Some(d) = self.out.last_mut() {
+                                d.widens_rule = Some(index);
+                            }
+                        }
+                        None => self.warn(
+                            k.pos,
+                            format!("unknown key '{key}' in {context}, ignored{hint}"),
+                        ),
+                    }
                 }
                 None => {
                     let raw = k.plain.clone().unwrap_or_else(|| k.py_repr());
@@ -177,7 +197,7 @@ impl Validator {
             );
             return;
         }
-        self.keys(doc, TOP_KEYS, "the rules file");
+        self.keys(doc, TOP_KEYS, "the rules file", None);
         if let Some((key, deny)) = doc.entry("deny") {
             self.deny(key, deny);
         }
@@ -212,7 +232,7 @@ impl Validator {
                 self.error(rule.pos, format!("deny rule #{} is {} {}, not a mapping; it would deny every call that reaches it", i + 1, article(rule.kind()), rule.kind()));
                 continue;
             }
-            self.keys(rule, RULE_KEYS, &format!("deny rule #{}", i + 1));
+            self.keys(rule, RULE_KEYS, &format!("deny rule #{}", i + 1), Some(i));
             match rule.get("name") {
                 None => self.warn(
                     rule.pos,
@@ -379,7 +399,7 @@ impl Validator {
             self.error(w.pos, "maintenance_window must be a mapping: {start: \"22:00\", end: \"06:00\"}; as written, high and critical operations are always denied".into());
             return;
         }
-        self.keys(w, WINDOW_KEYS, "maintenance_window");
+        self.keys(w, WINDOW_KEYS, "maintenance_window", None);
         for (key, default) in [("start", "22:00"), ("end", "06:00")] {
             let Some(v) = w.get(key) else {
                 self.warn(w.pos, format!("maintenance_window has no {key}; it defaults to \"{default}\" (as in the Python engine)"));

@@ -49,13 +49,17 @@ impl Window {
     }
 }
 
-/// Python's `int()` of a string: surrounding whitespace, a sign, digits with
-/// single underscores between them.
+/// Python's `int()` of a string: surrounding Unicode white space (which, for
+/// `int()`, excludes U+001C..U+001F although `str.isspace()` counts them), a
+/// sign, then decimal digits of any script (`١٢`, `１２`) with single
+/// underscores between them. `None` when Python raises, or when the value does
+/// not fit an `i64` (no window end is that large; it is reported malformed
+/// rather than wrapped).
 pub(crate) fn py_int(text: &str) -> Option<i64> {
-    let t = text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c));
-    let (neg, digits) = match t.as_bytes().first()? {
-        b'-' => (true, &t[1..]),
-        b'+' => (false, &t[1..]),
+    let t = text.trim_matches(char::is_whitespace);
+    let (neg, digits) = match t.chars().next()? {
+        '-' => (true, &t[1..]),
+        '+' => (false, &t[1..]),
         _ => (false, t),
     };
     if digits.is_empty()
@@ -65,12 +69,37 @@ pub(crate) fn py_int(text: &str) -> Option<i64> {
     {
         return None;
     }
-    let cleaned: String = digits.chars().filter(|&c| c != '_').collect();
-    if !cleaned.bytes().all(|b| b.is_ascii_digit()) {
+    let mut v: i64 = 0;
+    for c in digits.chars().filter(|&c| c != '_') {
+        v = v
+            .checked_mul(10)?
+            .checked_add(i64::from(decimal_value(c)?))?;
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// The value of a Unicode decimal digit (category Nd), as Python's
+/// `unicodedata.decimal`. Nd digits come in runs that start at zero, so the
+/// value is the position in the run of consecutive Nd characters, modulo 10.
+fn decimal_value(c: char) -> Option<u32> {
+    use unicode_general_category::{GeneralCategory, get_general_category};
+    let is_nd = |c: char| get_general_category(c) == GeneralCategory::DecimalNumber;
+    if c.is_ascii_digit() {
+        return c.to_digit(10);
+    }
+    if !is_nd(c) {
         return None;
     }
-    let v: i64 = cleaned.parse().ok()?;
-    Some(if neg { -v } else { v })
+    let mut k = 0u32;
+    let mut cp = c as u32;
+    while let Some(prev) = cp.checked_sub(1).and_then(char::from_u32) {
+        if !is_nd(prev) {
+            break;
+        }
+        k += 1;
+        cp -= 1;
+    }
+    Some(k % 10)
 }
 
 /// Parse one end of the window as Python does: `str(value).split(":")` into
@@ -94,7 +123,10 @@ fn window_end(v: Option<&Node>, default: &str) -> Result<i64, String> {
     let parts: Vec<&str> = text.split(':').collect();
     match parts.as_slice() {
         [h, m] => match (py_int(h), py_int(m)) {
-            (Some(h), Some(m)) => Ok(h * 60 + m),
+            (Some(h), Some(m)) => h
+                .checked_mul(60)
+                .and_then(|h| h.checked_add(m))
+                .ok_or_else(|| format!("'{text}' is out of range")),
             _ => Err(format!("'{text}' is not HH:MM")),
         },
         _ => Err(format!("'{text}' is not HH:MM")),
@@ -152,6 +184,18 @@ mod tests {
         assert_eq!(py_int("2__2"), None);
         assert_eq!(py_int(""), None);
         assert_eq!(py_int("1.5"), None);
+        // What CPython 3.11's int() does with these (checked by hand and in
+        // tests/hostile_rules_vs_python.rs against the real engine).
+        assert_eq!(py_int("\u{1c}00"), None);
+        assert_eq!(py_int("00\u{1f}"), None);
+        assert_eq!(py_int("\u{a0}1\u{3000}"), Some(1));
+        assert_eq!(py_int("\u{661}\u{660}"), Some(10));
+        assert_eq!(py_int("\u{ff11}\u{ff12}"), Some(12));
+        assert_eq!(py_int("\u{1d7cf}"), Some(1));
+        assert_eq!(py_int("\u{200b}1"), None);
+        assert_eq!(py_int("+ 1"), None);
+        assert_eq!(py_int("4611686018427387904"), Some(4611686018427387904));
+        assert_eq!(py_int("99999999999999999999"), None);
     }
 
     #[test]
@@ -166,5 +210,14 @@ mod tests {
         );
         assert!(Window::contains(1320, 360, 0) && Window::contains(1320, 360, 360));
         assert!(!Window::contains(1320, 360, 361) && Window::contains(60, 120, 120));
+        // h*60 used to wrap in release builds: a window open around the clock.
+        let rs =
+            compile_text("maintenance_window: {start: '4611686018427387904:00', end: '06:00'}\n");
+        let Body::Rules(c) = &rs.body else { panic!() };
+        assert!(
+            matches!(&c.window, Window::Malformed { .. }),
+            "{:?}",
+            c.window
+        );
     }
 }

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use yaml_rust2::parser::{Event, Parser, Tag};
 
 mod pyrepr;
+mod pyscan;
 mod resolve;
 
 use pyrepr::{py_float_repr, py_str_repr};
@@ -197,7 +198,13 @@ pub fn load(text: &str) -> Result<Node, LoadError> {
             pos: Pos { line: 1, column: 1 },
         });
     }
-    Builder::default().run(text)
+    pyscan::check(text)?;
+    Builder::default().run(without_bom(text))
+}
+
+/// PyYAML skips one U+FEFF at the very start (Notepad and PowerShell write it).
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 enum Frame {
@@ -483,7 +490,7 @@ fn keys_equal(a: &Node, b: &Node) -> bool {
 /// Every key of a mapping as written, with its position, before duplicates were
 /// folded: the validator reports duplicates, which [`load`] (like PyYAML) hides.
 pub fn duplicate_keys(text: &str) -> Vec<(String, Pos)> {
-    let mut parser = Parser::new_from_str(text);
+    let mut parser = Parser::new_from_str(without_bom(text));
     // Per open collection: None for a sequence, Some((seen keys, expecting key)) for a mapping.
     let mut stack: Vec<Option<(Vec<String>, bool)>> = Vec::new();
     let mut dups = Vec::new();

@@ -31,7 +31,7 @@ pub(super) fn scalar(
                 .ok_or_else(|| err(format!("'{text}' is not an integer"), pos))?,
             "float" => construct_float(&text)
                 .ok_or_else(|| err(format!("'{text}' is not a number"), pos))?,
-            "timestamp" => Value::Timestamp(text.clone()),
+            "timestamp" => timestamp(&text, pos)?,
             other => {
                 return Err(err(
                     format!("could not determine a constructor for the tag '!!{other}'"),
@@ -115,7 +115,7 @@ fn resolve_plain(text: &str, pos: Pos) -> Result<Value, LoadError> {
         return Ok(Value::Null);
     }
     if TIMESTAMP_RE.is_match(text) {
-        return Ok(Value::Timestamp(text.into()));
+        return timestamp(text, pos);
     }
     if text == "=" {
         return Err(err(
@@ -124,6 +124,53 @@ fn resolve_plain(text: &str, pos: Pos) -> Result<Value, LoadError> {
         ));
     }
     Ok(Value::Str(text.into()))
+}
+
+/// PyYAML's `construct_yaml_timestamp`: Python's `date`/`datetime`/`timezone`
+/// refuse what does not exist (`2026-02-30`, hour 24, an offset of a day or
+/// more), and then PyYAML refuses the whole file.
+fn timestamp(text: &str, pos: Pos) -> Result<Value, LoadError> {
+    static PARTS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})",
+            r"(?:(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]*)?",
+            r"(?:[ \t]*(?:Z|([-+])([0-9]{1,2})(?::([0-9]{2}))?))?)?$"
+        ))
+        .unwrap()
+    });
+    let bad = |why: &str| {
+        err(
+            format!("'{text}' is not a valid timestamp ({why}); PyYAML refuses the file"),
+            pos,
+        )
+    };
+    let Some(c) = PARTS.captures(text) else {
+        return Err(bad("not of the form YYYY-MM-DD[ HH:MM:SS]"));
+    };
+    let num = |i: usize| {
+        c.get(i)
+            .map(|m| m.as_str().parse::<u32>().unwrap_or(u32::MAX))
+    };
+    let (year, month, day) = (
+        num(1).unwrap_or(0),
+        num(2).unwrap_or(0),
+        num(3).unwrap_or(0),
+    );
+    if year == 0 || chrono::NaiveDate::from_ymd_opt(year as i32, month, day).is_none() {
+        return Err(bad("no such date"));
+    }
+    if let (Some(h), Some(m), Some(s)) = (num(4), num(5), num(6))
+        && (h > 23 || m > 59 || s > 59)
+    {
+        return Err(bad("no such time"));
+    }
+    if c.get(7).is_some() {
+        let minutes = num(8).unwrap_or(0) * 60 + num(9).unwrap_or(0);
+        if minutes >= 24 * 60 {
+            return Err(bad("the offset is a day or more"));
+        }
+    }
+    Ok(Value::Timestamp(text.into()))
 }
 
 /// PyYAML's `construct_yaml_int`.

@@ -1,0 +1,580 @@
+//! The lexical rules of PyYAML's reader and scanner that a YAML 1.2 scanner
+//! (yaml-rust2) does not apply, checked before the document is parsed.
+//!
+//! Why: PyYAML refusing a file makes every Python skill deny every call
+//! (`rules_unreadable`); if we loaded the same file, a Rust skill would allow
+//! what a Python skill denies. PyYAML (YAML 1.1) refuses, where YAML 1.2
+//! accepts: a tab anywhere a token may start (after `key:` or `-`, in an
+//! indentation, after a plain scalar), any C0/DEL/C1 (but NEL) or U+FFFE/FFFF
+//! character even inside a comment, anchor names with characters other than
+//! `[0-9A-Za-z_-]`, the same anchor defined twice, and a `%YAML` directive
+//! whose major version is not 1. This follows the structure of PyYAML's
+//! `scanner.py` (scan_to_next_token, scan_plain, scan_flow_scalar,
+//! scan_block_scalar, scan_anchor) closely enough to know where its tokens
+//! start; everything else (tags, structure) is left to the parser behind it.
+//! A leading U+FEFF (a BOM, as Notepad writes) is skipped, as PyYAML does.
+
+use std::collections::HashMap;
+
+use super::{LoadError, Pos, err};
+
+/// PyYAML's line-break characters.
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// PyYAML's `'\0 \t\r\n\x85\u2028\u2029'`.
+fn is_blank_or_end(c: Option<char>) -> bool {
+    match c {
+        None => true,
+        Some(c) => c == ' ' || c == '\t' || is_break(c),
+    }
+}
+
+/// PyYAML's `Reader.NON_PRINTABLE`.
+fn printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// Name a character as PyYAML's messages do.
+fn show(c: char) -> String {
+    if c.is_ascii_graphic() {
+        format!("'{c}'")
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
+}
+
+struct Scan<'a> {
+    chars: Vec<char>,
+    i: usize,
+    line: usize,
+    column: usize,
+    flow: usize,
+    /// Leading spaces of the line the current token is on (an approximation of
+    /// PyYAML's block indent, enough to find where a block scalar ends).
+    line_indent: usize,
+    anchors: HashMap<String, Pos>,
+    yaml_directive: bool,
+    _text: &'a str,
+}
+
+/// Check `text` against PyYAML's reader and scanner rules. `Ok` means PyYAML's
+/// scanner would get past every rule listed in the module documentation.
+pub fn check(text: &str) -> Result<(), LoadError> {
+    let mut s = Scan {
+        chars: text.chars().collect(),
+        i: 0,
+        line: 1,
+        column: 1,
+        flow: 0,
+        line_indent: 0,
+        anchors: HashMap::new(),
+        yaml_directive: false,
+        _text: text,
+    };
+    s.reader()?;
+    if s.peek(0) == Some('\u{feff}') {
+        s.i = 1;
+    }
+    s.tokens()
+}
+
+impl Scan<'_> {
+    fn peek(&self, k: usize) -> Option<char> {
+        self.chars.get(self.i + k).copied()
+    }
+
+    fn pos(&self) -> Pos {
+        Pos {
+            line: self.line,
+            column: self.column,
+        }
+    }
+
+    fn forward(&mut self) {
+        let Some(c) = self.peek(0) else { return };
+        self.i += 1;
+        // "\r\n" is one break; PyYAML counts a line at the '\n'.
+        if is_break(c) && !(c == '\r' && self.peek(0) == Some('\n')) {
+            self.line += 1;
+            self.column = 1;
+        } else if c != '\u{feff}' {
+            self.column += 1;
+        }
+    }
+
+    /// PyYAML's reader: every character must be printable.
+    fn reader(&self) -> Result<(), LoadError> {
+        let (mut line, mut column) = (1, 1);
+        for (k, &c) in self.chars.iter().enumerate() {
+            if !printable(c) {
+                return Err(err(
+                    format!(
+                        "special characters are not allowed: {} (PyYAML refuses the whole file, even in a comment)",
+                        show(c)
+                    ),
+                    Pos { line, column },
+                ));
+            }
+            if is_break(c) && !(c == '\r' && self.chars.get(k + 1) == Some(&'\n')) {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn tokens(&mut self) -> Result<(), LoadError> {
+        loop {
+            self.skip_to_next_token();
+            let Some(c) = self.peek(0) else {
+                return Ok(());
+            };
+            let at_line_start = self.column == 1;
+            match c {
+                '%' if at_line_start => self.directive()?,
+                '-' | '.'
+                    if at_line_start
+                        && self.peek(1) == Some(c)
+                        && self.peek(2) == Some(c)
+                        && is_blank_or_end(self.peek(3)) =>
+                {
+                    (0..3).for_each(|_| self.forward());
+                }
+                '[' | '{' => {
+                    self.flow += 1;
+                    self.forward();
+                }
+                ']' | '}' => {
+                    self.flow = self.flow.saturating_sub(1);
+                    self.forward();
+                }
+                ',' => self.forward(),
+                '-' if is_blank_or_end(self.peek(1)) => self.forward(),
+                '?' if self.flow > 0 || is_blank_or_end(self.peek(1)) => self.forward(),
+                ':' if self.flow > 0 || is_blank_or_end(self.peek(1)) => self.forward(),
+                '*' | '&' => self.anchor(c == '&')?,
+                '!' => {
+                    while !is_blank_or_end(self.peek(0)) {
+                        self.forward();
+                    }
+                }
+                '|' | '>' if self.flow == 0 => self.block_scalar()?,
+                '\'' | '"' => self.flow_scalar(c == '"')?,
+                _ => {
+                    let starts_plain = !matches!(
+                        c,
+                        '\t' | '-'
+                            | '?'
+                            | ':'
+                            | ','
+                            | '['
+                            | ']'
+                            | '{'
+                            | '}'
+                            | '#'
+                            | '&'
+                            | '*'
+                            | '!'
+                            | '|'
+                            | '>'
+                            | '\''
+                            | '"'
+                            | '%'
+                            | '@'
+                            | '`'
+                    ) || (matches!(c, '-' | '?' | ':')
+                        && !is_blank_or_end(self.peek(1)));
+                    if !starts_plain {
+                        let what = if c == '\t' {
+                            "a tab".to_string()
+                        } else {
+                            show(c)
+                        };
+                        let hint = if c == '\t' {
+                            " (PyYAML reads YAML 1.1: indent and separate with spaces, never tabs)"
+                        } else {
+                            ""
+                        };
+                        return Err(err(
+                            format!(
+                                "while scanning for the next token, found {what} that cannot start any token{hint}"
+                            ),
+                            self.pos(),
+                        ));
+                    }
+                    self.plain();
+                }
+            }
+        }
+    }
+
+    /// PyYAML's `scan_to_next_token`: spaces (never tabs), comments, breaks.
+    fn skip_to_next_token(&mut self) {
+        loop {
+            while self.peek(0) == Some(' ') {
+                self.forward();
+            }
+            if self.peek(0) == Some('#') {
+                while self.peek(0).is_some_and(|c| !is_break(c)) {
+                    self.forward();
+                }
+            }
+            match self.peek(0) {
+                Some(c) if is_break(c) => {
+                    self.forward();
+                    self.line_indent = self.leading_spaces();
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Spaces at the start of the line the scanner is at.
+    fn leading_spaces(&self) -> usize {
+        self.chars[self.i..]
+            .iter()
+            .take_while(|&&c| c == ' ')
+            .count()
+    }
+
+    /// PyYAML's `scan_plain` (with `scan_plain_spaces`): a plain scalar ends at
+    /// a tab, a `: `, a flow indicator in flow context, or a ` #`.
+    fn plain(&mut self) {
+        loop {
+            if self.peek(0) == Some('#') {
+                return;
+            }
+            let mut length = 0;
+            loop {
+                let c = self.peek(length);
+                let stop = match c {
+                    None => true,
+                    Some(c) if c == ' ' || c == '\t' || is_break(c) => true,
+                    Some(':') => {
+                        let next = self.peek(length + 1);
+                        is_blank_or_end(next)
+                            || (self.flow > 0 && matches!(next, Some(',' | '[' | ']' | '{' | '}')))
+                    }
+                    Some(',' | '?' | '[' | ']' | '{' | '}') => self.flow > 0,
+                    _ => false,
+                };
+                if stop {
+                    break;
+                }
+                length += 1;
+            }
+            if length == 0 {
+                return;
+            }
+            (0..length).for_each(|_| self.forward());
+            // scan_plain_spaces: spaces, and line breaks followed by spaces.
+            let mut spaces = false;
+            while self.peek(0) == Some(' ') {
+                self.forward();
+                spaces = true;
+            }
+            if self.peek(0).is_some_and(is_break) {
+                // Document markers end the scalar; so does a line indented no
+                // more than the block it belongs to.
+                while self.peek(0).is_some_and(|c| c == ' ' || is_break(c)) {
+                    self.forward();
+                }
+                spaces = true;
+                let marker = self.column == 1
+                    && matches!(self.peek(0), Some('-' | '.'))
+                    && self.peek(1) == self.peek(0)
+                    && self.peek(2) == self.peek(0)
+                    && is_blank_or_end(self.peek(3));
+                if marker || (self.flow == 0 && self.column - 1 <= self.line_indent) {
+                    self.line_indent = self.column - 1;
+                    return;
+                }
+            }
+            if !spaces || self.peek(0) == Some('#') {
+                return;
+            }
+        }
+    }
+
+    /// PyYAML's `scan_flow_scalar`: tabs are fine inside quotes; escapes must be known.
+    fn flow_scalar(&mut self, double: bool) -> Result<(), LoadError> {
+        let start = self.pos();
+        let quote = if double { '"' } else { '\'' };
+        self.forward();
+        loop {
+            let Some(c) = self.peek(0) else {
+                return Err(err(
+                    "while scanning a quoted scalar, found unexpected end of stream",
+                    start,
+                ));
+            };
+            if !double && c == '\'' && self.peek(1) == Some('\'') {
+                self.forward();
+                self.forward();
+            } else if c == quote {
+                self.forward();
+                return Ok(());
+            } else if double && c == '\\' {
+                let at = self.pos();
+                self.forward();
+                let Some(e) = self.peek(0) else { continue };
+                let hex = match e {
+                    'x' => 2,
+                    'u' => 4,
+                    'U' => 8,
+                    '0' | 'a' | 'b' | 't' | '\t' | 'n' | 'v' | 'f' | 'r' | 'e' | ' ' | '"'
+                    | '\\' | '/' | 'N' | '_' | 'L' | 'P' => 0,
+                    e if is_break(e) => 0,
+                    e => {
+                        return Err(err(
+                            format!(
+                                "while scanning a double-quoted scalar, found unknown escape character {}",
+                                show(e)
+                            ),
+                            at,
+                        ));
+                    }
+                };
+                self.forward();
+                for _ in 0..hex {
+                    match self.peek(0) {
+                        Some(h) if h.is_ascii_hexdigit() => self.forward(),
+                        _ => {
+                            return Err(err(
+                                format!(
+                                    "while scanning a double-quoted scalar, expected escape sequence of {hex} hexadecimal numbers"
+                                ),
+                                self.pos(),
+                            ));
+                        }
+                    }
+                }
+            } else if is_break(c) {
+                self.forward();
+                let at_marker = matches!(self.peek(0), Some('-' | '.'))
+                    && self.peek(1) == self.peek(0)
+                    && self.peek(2) == self.peek(0)
+                    && is_blank_or_end(self.peek(3));
+                if at_marker {
+                    return Err(err(
+                        "while scanning a quoted scalar, found unexpected document separator",
+                        self.pos(),
+                    ));
+                }
+            } else {
+                self.forward();
+            }
+        }
+    }
+
+    /// PyYAML's `scan_block_scalar`: a header (indicators, then only spaces and a
+    /// comment), then lines indented more than the block; tabs allowed inside.
+    fn block_scalar(&mut self) -> Result<(), LoadError> {
+        let parent = self.line_indent;
+        self.forward();
+        let mut explicit = None;
+        for _ in 0..2 {
+            match self.peek(0) {
+                Some('+' | '-') => self.forward(),
+                Some(d @ '1'..='9') => {
+                    explicit = Some(d as usize - '0' as usize);
+                    self.forward();
+                }
+                Some('0') => {
+                    return Err(err(
+                        "while scanning a block scalar, expected indentation indicator in the range 1-9, but found 0",
+                        self.pos(),
+                    ));
+                }
+                _ => break,
+            }
+        }
+        while self.peek(0) == Some(' ') {
+            self.forward();
+        }
+        if self.peek(0) == Some('#') {
+            while self.peek(0).is_some_and(|c| !is_break(c)) {
+                self.forward();
+            }
+        }
+        match self.peek(0) {
+            None => return Ok(()),
+            Some(c) if is_break(c) => self.forward(),
+            Some(c) => {
+                return Err(err(
+                    format!(
+                        "while scanning a block scalar, expected a comment or a line break, but found {}",
+                        if c == '\t' { "a tab".into() } else { show(c) }
+                    ),
+                    self.pos(),
+                ));
+            }
+        }
+        let min = parent + 1;
+        let indent = match explicit {
+            Some(n) => parent + n,
+            None => {
+                // PyYAML's scan_block_scalar_indentation: the most spaces on the
+                // empty lines and the first non-empty one, at least `min`.
+                let (mut k, mut most) = (self.i, 0);
+                loop {
+                    let spaces = self.chars[k..].iter().take_while(|&&c| c == ' ').count();
+                    most = most.max(spaces);
+                    match self.chars.get(k + spaces) {
+                        Some(&c) if is_break(c) => k += spaces + 1,
+                        _ => break,
+                    }
+                }
+                min.max(most)
+            }
+        };
+        // Content lines: at least `indent` spaces, then anything to the break.
+        loop {
+            let spaces = self.leading_spaces();
+            match self.chars.get(self.i + spaces) {
+                None => {
+                    (0..spaces).for_each(|_| self.forward());
+                    return Ok(());
+                }
+                Some(&c) if is_break(c) => {
+                    (0..=spaces).for_each(|_| self.forward());
+                }
+                Some(_) if spaces >= indent => {
+                    while self.peek(0).is_some_and(|c| !is_break(c)) {
+                        self.forward();
+                    }
+                    if self.peek(0).is_some() {
+                        self.forward();
+                    }
+                }
+                Some(_) => {
+                    self.line_indent = spaces;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// PyYAML's `scan_anchor`: `[0-9A-Za-z_-]+`, then a blank or an indicator;
+    /// and its composer: an anchor defined twice is an error.
+    fn anchor(&mut self, define: bool) -> Result<(), LoadError> {
+        let start = self.pos();
+        let what = if define { "an anchor" } else { "an alias" };
+        self.forward();
+        let mut name = String::new();
+        while let Some(c) = self
+            .peek(0)
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        {
+            name.push(c);
+            self.forward();
+        }
+        let next = self.peek(0);
+        let ok_next = is_blank_or_end(next)
+            || matches!(next, Some('?' | ':' | ',' | ']' | '}' | '%' | '@' | '`'));
+        if name.is_empty() || !ok_next {
+            let found = next.map_or("end of stream".to_string(), |c| {
+                if c == '\t' { "a tab".into() } else { show(c) }
+            });
+            return Err(err(
+                format!(
+                    "while scanning {what}, expected alphabetic or numeric character, but found {found} (PyYAML allows only letters, digits, '-' and '_' in anchor names)"
+                ),
+                self.pos(),
+            ));
+        }
+        if define {
+            if let Some(first) = self.anchors.get(&name) {
+                return Err(err(
+                    format!(
+                        "found duplicate anchor '{name}'; first occurrence at line {}, column {}",
+                        first.line, first.column
+                    ),
+                    start,
+                ));
+            }
+            self.anchors.insert(name, start);
+        }
+        Ok(())
+    }
+
+    /// PyYAML's `scan_directive` and the parser's version check.
+    fn directive(&mut self) -> Result<(), LoadError> {
+        let start = self.pos();
+        self.forward();
+        let mut name = String::new();
+        while let Some(c) = self
+            .peek(0)
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        {
+            name.push(c);
+            self.forward();
+        }
+        if name == "YAML" {
+            if self.yaml_directive {
+                return Err(err("found duplicate YAML directive", start));
+            }
+            self.yaml_directive = true;
+            while self.peek(0) == Some(' ') {
+                self.forward();
+            }
+            let number = |s: &mut Self| {
+                let mut n = String::new();
+                while let Some(d) = s.peek(0).filter(char::is_ascii_digit) {
+                    n.push(d);
+                    s.forward();
+                }
+                n
+            };
+            let major = number(self);
+            let dot = self.peek(0) == Some('.');
+            if dot {
+                self.forward();
+            }
+            let minor = number(self);
+            if major.is_empty() || !dot || minor.is_empty() || !is_blank_or_end(self.peek(0)) {
+                return Err(err(
+                    "while scanning a directive, expected a version number like 1.1",
+                    self.pos(),
+                ));
+            }
+            if major.trim_start_matches('0') != "1" {
+                return Err(err(
+                    format!(
+                        "found incompatible YAML document (version 1.* is required, the file says %YAML {major}.{minor})"
+                    ),
+                    start,
+                ));
+            }
+        } else {
+            // Other directives (TAG, reserved) are left to the parser.
+            while self.peek(0).is_some_and(|c| !is_break(c)) {
+                self.forward();
+            }
+        }
+        // scan_directive_ignored_line: spaces, a comment, a break.
+        while self.peek(0) == Some(' ') {
+            self.forward();
+        }
+        if self.peek(0) == Some('#') {
+            while self.peek(0).is_some_and(|c| !is_break(c)) {
+                self.forward();
+            }
+        }
+        match self.peek(0) {
+            None => Ok(()),
+            Some(c) if is_break(c) => Ok(()),
+            Some(c) => Err(err(
+                format!(
+                    "while scanning a directive, expected a comment or a line break, but found {}",
+                    if c == '\t' { "a tab".into() } else { show(c) }
+                ),
+                self.pos(),
+            )),
+        }
+    }
+}
