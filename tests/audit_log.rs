@@ -209,7 +209,7 @@ fn rotation_archives_at_the_threshold_and_keeps_five() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    let re = regex::Regex::new(r"^audit\.\d{8}-\d{6}(-\d+)?\.db$").unwrap();
+    let re = regex::Regex::new(r"^audit\.\d{8}-\d{6}\.rs(-\d+)?\.db$").unwrap();
     assert!(names.iter().all(|n| re.is_match(n)), "{names:?}");
     // Nothing lost across the live file and its archives, in order.
     let tools: Vec<String> = all_rows(&home.db()).into_iter().map(|r| r.tool).collect();
