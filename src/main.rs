@@ -11,6 +11,18 @@ use cli::common::Ctx;
 fn main() {
     vmware_policy::redact::install_panic_hook();
     let cli = Cli::parse();
+    // A home that cannot be resolved (`OPS_HOME=~nobody/x`) is not guessed at:
+    // the skills deny every call on it, and nothing here should read or
+    // create files under a literal `~nobody`.
+    let needs_home = !matches!(
+        cli.command,
+        Command::Completions { .. } | Command::Man | Command::Demo
+    ) && !matches!(&cli.command, Command::Tui(a) if a.demo)
+        && (cli.db.is_none() || cli.rules.is_none());
+    if needs_home && let Err(why) = vmware_policy::home::try_ops_home() {
+        eprintln!("vmware-audit: {why} (or pass --db and --rules)");
+        std::process::exit(2);
+    }
     let ctx = Ctx::new(&cli);
     let code = match &cli.command {
         Command::Log(a) => cli::log::run(&ctx, a),

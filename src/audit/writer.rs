@@ -176,26 +176,30 @@ impl AuditEngine {
     pub fn from_home() -> AuditEngine {
         match crate::home::try_ops_home() {
             Ok(home) => AuditEngine::new(home.join("audit.db")),
-            Err(why) => {
-                let engine = AuditEngine::new(crate::home::audit_db_path());
-                *lock(&engine.inner.unusable) = Some(why);
-                engine
-            }
+            Err(why) => AuditEngine::build(
+                crate::home::audit_db_path(),
+                AuditOptions::default(),
+                Some(why),
+            ),
         }
     }
 
     /// An engine with explicit options (a small rotation threshold in tests,
     /// `Durability::Normal` where an operator chooses speed over the last rows).
     pub fn with_options(path: impl Into<PathBuf>, opts: AuditOptions) -> AuditEngine {
+        AuditEngine::build(path.into(), opts, None)
+    }
+
+    fn build(path: PathBuf, opts: AuditOptions, unusable: Option<String>) -> AuditEngine {
         let engine = AuditEngine {
             inner: Arc::new(Inner {
-                path: path.into(),
+                path,
                 opts,
                 queue: Mutex::new(Queue::default()),
                 conn: Mutex::new(None),
                 lost: AtomicU64::new(0),
                 rotate_after: Mutex::new(None),
-                unusable: Mutex::new(None),
+                unusable: Mutex::new(unusable),
             }),
         };
         // Initialise eagerly so the first call pays nothing; failures retry on write.
