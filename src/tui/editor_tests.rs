@@ -307,3 +307,53 @@ fn editor_with_diagnostics_render() {
     assert!(text.contains("did you mean"), "{text}");
     insta::assert_snapshot!(t.backend());
 }
+
+/// A colleague's change longer than the screen, with lines that wrap: the
+/// conflict panel says how much is below, and scrolling reaches every changed
+/// line, the last included, before `o` can overwrite it.
+#[test]
+fn a_conflict_panel_shows_every_changed_line_however_long() {
+    let mut app = editor_on(Some(VALID));
+    typed(&mut app, "# mine\n");
+    let mut theirs = String::from("deny:\n");
+    for i in 0..40 {
+        theirs.push_str(&format!(
+            "  - name: colleague-rule-{i}-with-a-long-reason-that-wraps-on-a-narrow-terminal-{}\n",
+            "x".repeat(40)
+        ));
+    }
+    theirs.push_str("  - name: THE-LAST-LINE-OF-THEIR-CHANGE\n");
+    app.update(Action::Saved(
+        Err(SaveError::Conflict {
+            on_disk: Some(theirs),
+        }),
+        now(),
+    ));
+    app.color = false;
+    let screen = |app: &App| render(app, 100, 30).backend().to_string();
+    let first = screen(&app);
+    assert!(
+        !first.contains("THE-LAST-LINE"),
+        "the test needs a change taller than the panel"
+    );
+    assert!(first.contains("↓ ") && first.contains(" more"), "{first}");
+    let mut seen = first.clone();
+    for _ in 0..60 {
+        app.update(Action::Down);
+        seen.push_str(&screen(&app));
+    }
+    let last = screen(&app);
+    assert!(last.contains("THE-LAST-LINE-OF-THEIR-CHANGE"), "{last}");
+    assert!(last.contains("↓ 0 more"), "{last}");
+    for i in 0..40 {
+        assert!(
+            seen.contains(&format!("colleague-rule-{i}-")),
+            "line {i} never shown"
+        );
+    }
+    for _ in 0..4 {
+        app.update(Action::PageUp);
+    }
+    assert!(!screen(&app).contains("↓ 0 more"), "PgUp scrolls back");
+    assert!(matches!(ed(&app).mode, Mode::Conflict { .. }));
+}

@@ -51,7 +51,11 @@ impl App {
         ) && matches!(
             action,
             A::Back | A::Confirm | A::Input(_) | A::Erase | A::Up | A::Down | A::Quit
-        ))
+        ) || (ctx == Context::Conflict
+            && matches!(
+                action,
+                A::PageUp | A::PageDown | A::ScrollUp(_) | A::ScrollDown(_)
+            )))
     }
 
     pub fn update_editor(&mut self, action: Action) -> Vec<Effect> {
@@ -148,7 +152,11 @@ impl App {
                 }
                 Err(SaveError::Conflict { on_disk }) => {
                     let d = diff(on_disk.as_deref().unwrap_or(""), &text(e));
-                    e.mode = Mode::Conflict { on_disk, diff: d };
+                    e.mode = Mode::Conflict {
+                        on_disk,
+                        diff: d,
+                        scroll: 0,
+                    };
                 }
                 Err(SaveError::Io(msg)) => {
                     e.mode = if m == Mode::ConfirmLeave {
@@ -183,6 +191,38 @@ impl App {
                 }
             }
             (Mode::Conflict { .. }, Action::Back) => {}
+            (
+                Mode::Conflict {
+                    on_disk,
+                    diff,
+                    scroll,
+                },
+                a @ (Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::ScrollUp(_)
+                | Action::ScrollDown(_)),
+            ) => {
+                let step: i32 = match a {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::PageUp => -5,
+                    Action::PageDown => 5,
+                    Action::ScrollUp(n) => -i32::try_from(n).unwrap_or(i32::MAX),
+                    Action::ScrollDown(n) => i32::try_from(n).unwrap_or(i32::MAX),
+                    _ => 0,
+                };
+                // The view clamps to what the panel can show; this bound keeps
+                // a key pressed at the end from piling up invisible scroll.
+                let max = i32::try_from(diff.len() + 2).unwrap_or(i32::MAX);
+                let scroll = (i32::from(scroll) + step).clamp(0, max) as u16;
+                e.mode = Mode::Conflict {
+                    on_disk,
+                    diff,
+                    scroll,
+                };
+            }
             (m @ Mode::Conflict { .. }, _) => e.mode = m,
             // What-if.
             (Mode::Edit, Action::WhatIf) => {

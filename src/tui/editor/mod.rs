@@ -29,6 +29,8 @@ pub enum Mode {
     Conflict {
         on_disk: Option<String>,
         diff: Vec<String>,
+        /// Lines scrolled past: the panel shows every changed line.
+        scroll: u16,
     },
     WhatIf(Box<WhatIf>),
     Replay(Box<ReplayPanel>),
@@ -271,35 +273,26 @@ fn regex_escape(s: &str) -> String {
 }
 
 /// A line diff (what the buffer has against what the disk has), for the
-/// conflict panel: `-` lines only on disk, `+` lines only in the buffer.
+/// conflict panel: every changed line, `-` only on disk, `+` only in the
+/// buffer, with 2 lines of context (`  `) and an `@@ line N @@` header per hunk.
+/// Nothing is cut: the panel scrolls. (`similar`: Myers diff, no size limit.)
 pub fn diff(disk: &str, buffer: &str) -> Vec<String> {
-    let a: Vec<&str> = disk.lines().collect();
-    let b: Vec<&str> = buffer.lines().collect();
-    // Longest common subsequence, fine for rules files (bounded to 2,000 lines).
-    if a.len() > 2000 || b.len() > 2000 {
-        return vec!["(files too long to compare line by line)".into()];
-    }
-    let mut l = vec![vec![0u16; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            l[i][j] = if a[i] == b[j] {
-                l[i + 1][j + 1] + 1
-            } else {
-                l[i + 1][j].max(l[i][j + 1])
-            };
+    let d = similar::TextDiff::from_lines(disk, buffer);
+    let mut out = Vec::new();
+    for group in d.grouped_ops(2) {
+        if let Some(first) = group.first() {
+            out.push(format!("@@ line {} @@", first.old_range().start + 1));
         }
-    }
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || l[i][j + 1] >= l[i + 1][j]) {
-            out.push(format!("+ {}", b[j]));
-            j += 1;
-        } else {
-            out.push(format!("- {}", a[i]));
-            i += 1;
+        for op in group {
+            for change in d.iter_changes(&op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => "- ",
+                    similar::ChangeTag::Insert => "+ ",
+                    similar::ChangeTag::Equal => "  ",
+                };
+                let line = change.value().trim_end_matches(['\n', '\r']);
+                out.push(format!("{sign}{line}"));
+            }
         }
     }
     out

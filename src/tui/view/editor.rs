@@ -109,24 +109,24 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App, t: Theme) {
             )],
             t,
         ),
-        Mode::Conflict { diff, .. } => {
+        Mode::Conflict { diff, scroll, .. } => {
             let mut lines = vec![Line::styled(
                 "The file changed on disk since it was opened. r: reload it (drop the buffer's edits) · o: overwrite it with the buffer · Esc: keep editing",
                 t.warn(),
             )];
             lines.push(Line::styled(
-                "- on disk only   + in the buffer only",
+                "- on disk only   + in the buffer only   (↑/↓ PgUp/PgDn scroll: read every line before o)",
                 t.dim(),
             ));
-            lines.extend(diff.iter().take(200).map(|l| {
-                let s = if l.starts_with('+') {
-                    t.good()
-                } else {
-                    t.bad()
+            lines.extend(diff.iter().map(|l| {
+                let s = match l.as_bytes().first() {
+                    Some(b'+') => t.good(),
+                    Some(b'-') => t.bad(),
+                    _ => t.dim(),
                 };
                 Line::styled(term_safe(l).into_owned(), s)
             }));
-            popup(f, left, " Conflict ", lines, t);
+            scrolling_popup(f, left, " Conflict ", lines, *scroll, t);
         }
         _ => {}
     }
@@ -246,17 +246,53 @@ fn foot_lines(e: &Editor, app: &App, t: Theme) -> Vec<Line<'static>> {
 }
 
 fn popup(f: &mut Frame, over: Rect, title: &str, lines: Vec<Line<'static>>, t: Theme) {
-    let h = (lines.len() as u16 + 2)
-        .min(over.height.saturating_sub(2))
-        .max(4);
-    let area = centered(over, over.width.saturating_sub(4), h);
+    scrolling_popup(f, over, title, lines, 0, t);
+}
+
+/// Rows `lines` take once wrapped to `width` columns, by the same word
+/// wrapping the popup draws with (a count by characters is too low).
+fn wrapped_rows(lines: &[Line<'static>], width: u16) -> usize {
+    Paragraph::new(lines.to_vec())
+        .wrap(Wrap { trim: false })
+        .line_count(width.max(1))
+}
+
+/// A popup as tall as its text *after wrapping* (so no last line is hidden),
+/// up to the space there is; past that it starts at line `scroll` of `lines`
+/// and says, in its bottom border, how many rows are above and below.
+fn scrolling_popup(
+    f: &mut Frame,
+    over: Rect,
+    title: &str,
+    lines: Vec<Line<'static>>,
+    scroll: u16,
+    t: Theme,
+) {
+    let width = over.width.saturating_sub(4);
+    let rows = wrapped_rows(&lines, width.saturating_sub(2));
+    let max_h = over.height.saturating_sub(2).max(3);
+    let h = u16::try_from(rows + 2).unwrap_or(u16::MAX).clamp(3, max_h);
+    let visible = usize::from(h.saturating_sub(2));
+    let max_scroll = rows.saturating_sub(visible);
+    let skipped = &lines[..usize::from(scroll).min(lines.len())];
+    let scroll = wrapped_rows(skipped, width.saturating_sub(2)).min(max_scroll);
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .title(Line::styled(title.to_string(), t.title()));
+    if max_scroll > 0 {
+        let below = max_scroll - scroll;
+        block = block.title_bottom(Line::styled(
+            format!(" ↑ {scroll} more · ↓ {below} more "),
+            t.warn(),
+        ));
+    }
+    let area = centered(over, width, h);
     f.render_widget(Clear, area);
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Line::styled(title.to_string(), t.title())),
-        ),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
+            .block(block),
         area,
     );
 }
