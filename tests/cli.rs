@@ -628,3 +628,39 @@ fn global_paths_and_local_time() {
     let time_of = |t: &str| t.lines().nth(1).unwrap()[6..11].to_string();
     assert_ne!(time_of(&utc), time_of(&local), "+05:30 shifts the clock");
 }
+
+#[test]
+fn a_freeze_is_announced_by_policy_and_rules_show() {
+    use vmware_policy::policy::freeze;
+    let home = Home::new();
+    let frozen = freeze::freeze(
+        "deny:\n  - name: a\n    operations: [x]\n",
+        "alice",
+        chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    home.write_rules(&frozen);
+    for args in [&["policy"][..], &["rules", "show"]] {
+        let out = bin(home.path()).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("FROZEN by alice since 2026-12-01 10:00 UTC") && text.contains("DENIED"),
+            "{args:?}: {text}"
+        );
+    }
+    let out = bin(home.path())
+        .args(["policy", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["frozen"]["by"], "alice", "{v}");
+    home.write_rules("deny: []\n");
+    let out = bin(home.path())
+        .args(["policy", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["frozen"].is_null(), "{v}");
+}

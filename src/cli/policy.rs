@@ -62,6 +62,7 @@ pub fn run(ctx: &Ctx, a: &PolicyArgs) -> i32 {
         "deny_rules": set.deny_count(),
         "maintenance_window": window_words(&set),
         "warnings": warnings,
+        "frozen": set.frozen(),
     });
     let mut out = std::io::stdout().lock();
     if a.operation.is_empty() {
@@ -176,6 +177,17 @@ fn print_header(ctx: &Ctx, out: &mut impl Write, set: &RuleSet, unreadable: Opti
         term_safe(&window_words(set)),
         set.hash
     );
+    if let Some(fz) = set.frozen() {
+        let head = format!(
+            "{}: every operation is currently DENIED.",
+            term_safe(&fz.words())
+        );
+        let _ = writeln!(
+            out,
+            "\n{} Lift it with F9 in the rule editor (`vmware-audit tui --edit`), or remove the marked block from the rules file.",
+            Paint::Red.apply(&head, ctx.color),
+        );
+    }
     if let Some(reason) = unreadable {
         let _ = writeln!(
             out,

@@ -137,6 +137,7 @@ fn show(ctx: &Ctx, json: bool) -> i32 {
             "path": set.path.display().to_string(),
             "hash": set.hash,
             "error": reason,
+            "frozen": set.frozen(),
             "deny": rules,
             "maintenance_window": window_words(&set),
         });
@@ -157,6 +158,19 @@ fn show(ctx: &Ctx, json: bool) -> i32 {
             term_safe(r)
         );
         return 1;
+    }
+    if let Some(fz) = set.frozen() {
+        let _ = writeln!(
+            out,
+            "{}",
+            Paint::Red.apply(
+                &format!(
+                    "{}: every operation is DENIED until the freeze is lifted (F9 in the rule editor, or remove the marked block).",
+                    term_safe(&fz.words())
+                ),
+                ctx.color
+            )
+        );
     }
     if matches!(set.body, Body::Empty) {
         let _ = writeln!(

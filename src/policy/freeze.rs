@@ -11,6 +11,43 @@ const END: &str = "# --- end of emergency freeze ---";
 /// Inside the block: a line the freeze replaced, given back on unfreeze.
 const WAS: &str = "# replaced by the freeze: ";
 
+/// Who froze the rules in force, and since when (as the freeze rule's reason
+/// says it): shown as prominently as an unreadable file by every header.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Frozen {
+    pub by: String,
+    /// `YYYY-MM-DD HH:MM` UTC, or "?" when the reason was edited.
+    pub since: String,
+}
+
+impl Frozen {
+    /// "FROZEN by alice since 2026-12-01 10:00 UTC".
+    pub fn words(&self) -> String {
+        format!("FROZEN by {} since {} UTC", self.by, self.since)
+    }
+}
+
+impl super::rules::RuleSet {
+    /// The freeze in force: a deny rule named [`NAME`] in a rule set that loads.
+    pub fn frozen(&self) -> Option<Frozen> {
+        let super::rules::Body::Rules(c) = &self.body else {
+            return None;
+        };
+        let rule = c.deny.iter().find(|r| r.name == NAME)?;
+        let rest = rule.reason.strip_prefix("Emergency freeze by ");
+        let (by, since) = rest
+            .and_then(|r| r.split_once(" at "))
+            .map(|(by, at)| {
+                (
+                    by.to_string(),
+                    at.split(" UTC").next().unwrap_or("?").to_string(),
+                )
+            })
+            .unwrap_or_else(|| ("?".into(), "?".into()));
+        Some(Frozen { by, since })
+    }
+}
+
 /// Whether `text` holds the freeze block.
 pub fn is_frozen(text: &str) -> bool {
     text.lines().any(|l| l.trim() == BEGIN)

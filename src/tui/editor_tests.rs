@@ -256,10 +256,24 @@ fn freeze_is_confirmed_then_done_and_the_same_key_unfreezes() {
         "an unmodified buffer reloads the frozen file"
     );
     let mut r = super::view::tests::rules();
-    r.frozen = true;
+    r.frozen = Some(vmware_policy::policy::freeze::Frozen {
+        by: "alice".into(),
+        since: "2026-12-01 10:00".into(),
+    });
     app.update(Action::Tick(now(), r));
     app.update(Action::Freeze);
     assert_eq!(ed(&app).mode, Mode::ConfirmFreeze { freeze: false });
+    // Every pane's header says so, as loudly as an unreadable file.
+    app.update(Action::No);
+    app.update(Action::Back);
+    app.color = false;
+    let screen = super::view::tests::render(&app, 140, 20)
+        .backend()
+        .to_string();
+    assert!(
+        screen.contains("FROZEN by alice since 2026-12-01 10:00 UTC → EVERY CALL IS DENIED"),
+        "{screen}"
+    );
 }
 
 #[test]

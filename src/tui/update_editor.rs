@@ -279,7 +279,7 @@ impl App {
             // Freeze.
             (Mode::Edit, Action::Freeze) => {
                 e.mode = Mode::ConfirmFreeze {
-                    freeze: !self.rules.frozen,
+                    freeze: self.rules.frozen.is_none(),
                 };
             }
             (Mode::ConfirmFreeze { freeze }, Action::Yes) => fx.push(Effect::Freeze(freeze)),

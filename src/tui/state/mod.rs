@@ -66,16 +66,15 @@ pub struct RulesInfo {
     /// Why everything is denied, when the file does not load.
     pub unreadable: Option<String>,
     pub window: WindowInfo,
-    /// The emergency freeze rule is in force.
-    pub frozen: bool,
+    /// The emergency freeze rule is in force: by whom, since when.
+    pub frozen: Option<vmware_policy::policy::freeze::Frozen>,
     /// Permission problems of the rules file or its directory.
     pub warnings: Vec<String>,
 }
 
 impl RulesInfo {
     pub fn of(rules: &RuleSet) -> RulesInfo {
-        let frozen = matches!(&rules.body, Body::Rules(c)
-            if c.deny.iter().any(|r| r.name == vmware_policy::policy::freeze::NAME));
+        let frozen = rules.frozen();
         let (unreadable, window) = match &rules.body {
             Body::Unreadable { reason } => (Some(reason.clone()), WindowInfo::Absent),
             Body::Empty => (None, WindowInfo::Absent),

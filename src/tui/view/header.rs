@@ -47,6 +47,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
     if let Some(w) = r.warnings.first() {
         line2.push(Span::styled(format!("⚠ {} │ ", term_safe(w)), t.bad()));
     }
+    if let Some(fz) = &r.frozen {
+        line2.push(Span::styled(
+            format!("{} → EVERY CALL IS DENIED │ ", term_safe(&fz.words())),
+            t.bad(),
+        ));
+    }
     if let Some(why) = &r.unreadable {
         line2.push(Span::styled(
             format!("{} → EVERY CALL IS DENIED: {}", r.source, term_safe(why)),

@@ -29,7 +29,7 @@ pub fn rules() -> RulesInfo {
             end: 6 * 60,
             text: "22:00–06:00".into(),
         },
-        frozen: false,
+        frozen: None,
         warnings: Vec::new(),
     }
 }
