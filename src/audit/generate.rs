@@ -101,6 +101,10 @@ pub fn generate(
     seed: u64,
     end: DateTime<Utc>,
 ) -> Result<(), String> {
+    let span_ms = i64::from(days.max(1)) * 86_400_000;
+    let start = end
+        .checked_sub_signed(Duration::milliseconds(span_ms))
+        .ok_or_else(|| format!("{days} days before {end} is outside the calendar; use fewer days"))?;
     let mut c = conn::open_writer(path, conn::Durability::Normal)?;
     let tools = tools();
     // Popular tools are called far more often: weight by a simple power law.
@@ -109,8 +113,6 @@ pub fn generate(
         .collect();
     let total_weight: u64 = weights.iter().sum();
     let mut rng = Rng(seed);
-    let span_ms = i64::from(days.max(1)) * 86_400_000;
-    let start = end - Duration::milliseconds(span_ms);
     let step = span_ms as f64 / rows.max(1) as f64;
     let tx = c.transaction().map_err(|e| e.to_string())?;
     {

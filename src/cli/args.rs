@@ -5,12 +5,43 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// Exit status, environment and files: in `--help` and, as their own
+/// sections, in the man page (`man` renders them from these constants).
+pub const EXIT_STATUS: &str = "\
+0  success (and, for `policy -o`, the call would be allowed)
+1  a finding: `rules validate` found errors; `policy` with --exit-code: the call
+   would be denied; `policy`/`rules show`: the rules file does not load (every
+   call is denied)
+2  the command could not do its job: a usage error (clap's), a value out of
+   range, a missing, locked or unreadable database, an unresolvable home";
+
+pub const ENVIRONMENT: &str = "\
+OPS_HOME                home of audit.db and rules.yaml (default ~/.vmware; `~`
+                        and `~user` expanded as Python does, from the passwd
+                        entry when HOME is unset)
+VMWARE_POLICY_DISABLED  1: policy bypassed (calls audited as *_bypassed)
+NO_COLOR                no colour, whatever --color auto would choose
+COLUMNS                 table width when output is not a terminal";
+
+pub const FILES: &str = "\
+$OPS_HOME/audit.db            the shared audit log (SQLite, WAL), 0600
+$OPS_HOME/audit.*.db          rotated archives (ours: audit.<stamp>.rs[-N].db)
+$OPS_HOME/rules.yaml          the shared rules, 0600
+$OPS_HOME/rules.yaml.*.bak    the last 5 versions replaced by a save";
+
 #[derive(Parser)]
 #[command(
     name = "vmware-audit",
     version,
     about = "Audit log and policy for AI agents operating VMware",
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = concat!(
+        "Exit status:\n",
+        "  0  success; 1  a finding (validate errors, a denial with --exit-code, rules that do not load);\n",
+        "  2  could not do the job (usage error, value out of range, database or home unusable).\n",
+        "Environment: OPS_HOME, VMWARE_POLICY_DISABLED, NO_COLOR, COLUMNS.  Files: $OPS_HOME/audit.db,\n",
+        "$OPS_HOME/rules.yaml.  The man page (`vmware-audit man`) has EXIT STATUS, ENVIRONMENT and FILES in full."
+    )
 )]
 pub struct Cli {
     /// The audit database [default: $OPS_HOME/audit.db, else ~/.vmware/audit.db]

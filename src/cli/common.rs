@@ -108,13 +108,18 @@ pub fn parse_when(s: &str, flag: &str) -> Result<String, String> {
         .and_then(|n| n.parse::<i64>().ok())
     {
         let d = match t.chars().last() {
-            Some('s') => Duration::seconds(n),
-            Some('m') => Duration::minutes(n),
-            Some('h') => Duration::hours(n),
-            Some('d') => Duration::days(n),
-            _ => Duration::weeks(n),
+            Some('s') => Duration::try_seconds(n),
+            Some('m') => Duration::try_minutes(n),
+            Some('h') => Duration::try_hours(n),
+            Some('d') => Duration::try_days(n),
+            _ => Duration::try_weeks(n),
         };
-        return Ok(python_ts(Utc::now() - d));
+        return d
+            .and_then(|d| Utc::now().checked_sub_signed(d))
+            .map(python_ts)
+            .ok_or_else(|| {
+                format!("{flag} {s:?} reaches outside the calendar (years -262143 to 262142); use a shorter span")
+            });
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(python_ts(dt.with_timezone(&Utc)));
@@ -134,6 +139,15 @@ pub fn parse_when(s: &str, flag: &str) -> Result<String, String> {
     Err(format!(
         "{flag} {s:?} is not a time: use 2026-11-21, 2026-11-21T20:00:00Z, or 15m, 2h, 7d (ago)"
     ))
+}
+
+/// `now` minus `days` days, or a message naming `flag` when that is outside the calendar.
+pub fn days_ago(now: DateTime<Utc>, days: u32, flag: &str) -> Result<DateTime<Utc>, String> {
+    Duration::try_days(i64::from(days))
+        .and_then(|d| now.checked_sub_signed(d))
+        .ok_or_else(|| {
+            format!("{flag} {days} reaches outside the calendar (years -262143 to 262142); use fewer days")
+        })
 }
 
 impl FilterArgs {

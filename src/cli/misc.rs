@@ -1,6 +1,7 @@
 //! The small commands: shell completions, the man page, generating a database,
 //! building the derived structures of a large one.
 
+use std::io::Write;
 use clap::CommandFactory;
 use vmware_policy::audit::{conn, generate, schema};
 
@@ -19,7 +20,27 @@ pub fn completions(shell: clap_complete::Shell) -> i32 {
 }
 
 pub fn man() -> i32 {
-    match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+    let mut page = Vec::new();
+    let rendered = clap_mangen::Man::new(Cli::command()).render(&mut page);
+    if let Err(e) = rendered {
+        return output::fail(&format!("cannot write the man page: {e}"));
+    }
+    for (title, body) in [
+        ("EXIT STATUS", super::args::EXIT_STATUS),
+        ("ENVIRONMENT", super::args::ENVIRONMENT),
+        ("FILES", super::args::FILES),
+    ] {
+        page.extend_from_slice(format!(".SH \"{title}\"\n.nf\n").as_bytes());
+        for line in body.lines() {
+            // roff: a line starting with . or ' is a request; \ escapes.
+            let line = line.replace('\\', "\\e");
+            let line = if line.starts_with(['.', '\'']) { format!("\\&{line}") } else { line };
+            page.extend_from_slice(line.as_bytes());
+            page.push(b'\n');
+        }
+        page.extend_from_slice(b".fi\n");
+    }
+    match std::io::stdout().write_all(&page) {
         Ok(()) => 0,
         Err(e) => output::fail(&format!("cannot write the man page: {e}")),
     }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde_json::json;
 use vmware_policy::audit::{Bucket, Stats, python_ts, stats};
 use vmware_policy::safe_text::{term_safe, to_json};
@@ -19,7 +19,10 @@ pub fn run(ctx: &Ctx, a: &StatsArgs) -> i32 {
         Ok(f) => f,
         Err(e) => return output::fail(&e),
     };
-    let since = python_ts(Utc::now() - Duration::days(i64::from(a.days)));
+    let since = match super::common::days_ago(Utc::now(), a.days, "--days") {
+        Ok(t) => python_ts(t),
+        Err(e) => return output::fail(&e),
+    };
     if filter
         .since
         .as_ref()
