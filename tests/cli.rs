@@ -664,3 +664,37 @@ fn a_freeze_is_announced_by_policy_and_rules_show() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["frozen"].is_null(), "{v}");
 }
+
+#[test]
+fn a_filter_value_nothing_has_is_warned_about_and_exit_stays_0() {
+    let home = generated(300);
+    for (args, word) in [
+        (&["log", "--status", "denid"][..], "did you mean 'denied'"),
+        (&["export", "--risk", "extreme"], "risk level 'extreme'"),
+        (&["stats", "--not-status", "okk"], "status 'okk'"),
+        (
+            &["policy", "-o", "delete_vm", "-r", "extreme"],
+            "not a risk level",
+        ),
+    ] {
+        let out = bin(home.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("warning") && err.contains(word),
+            "{args:?}: {err}"
+        );
+    }
+    // Known values, or values rows have, are not warned about.
+    for args in [
+        &["log", "--status", "denied"][..],
+        &["log", "--status", "ok_bypassed"],
+        &["log", "--risk", "high"],
+    ] {
+        let out = bin(home.path()).args(args).output().unwrap();
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("warning"),
+            "{args:?}"
+        );
+    }
+}

@@ -42,7 +42,9 @@ const SIZE_OPTIONS: &[&str] = &["--rows"];
 
 fn bin(home: &Home) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vmware-audit"));
-    c.env("OPS_HOME", home.path()).env("COLUMNS", "100").env_remove("NO_COLOR");
+    c.env("OPS_HOME", home.path())
+        .env("COLUMNS", "100")
+        .env_remove("NO_COLOR");
     c
 }
 
@@ -102,7 +104,10 @@ fn commands(home: &Home) -> Vec<(Vec<String>, Vec<String>, bool)> {
             .unwrap_or_default()
     };
     let mut out = Vec::new();
-    let mut todo: Vec<Vec<String>> = subcommands(&help(&[])).into_iter().map(|c| vec![c]).collect();
+    let mut todo: Vec<Vec<String>> = subcommands(&help(&[]))
+        .into_iter()
+        .map(|c| vec![c])
+        .collect();
     while let Some(path) = todo.pop() {
         // Interactive, or running until stopped: covered by their own tests.
         if ["tui", "demo"].contains(&path[0].as_str()) {
@@ -118,13 +123,18 @@ fn commands(home: &Home) -> Vec<(Vec<String>, Vec<String>, bool)> {
             .lines()
             .filter_map(|l| {
                 let l = l.trim_start();
-                let l = l.strip_prefix("-f, ").or_else(|| l.strip_prefix("-o, ")).unwrap_or(l);
+                let l = l
+                    .strip_prefix("-f, ")
+                    .or_else(|| l.strip_prefix("-o, "))
+                    .unwrap_or(l);
                 let (flag, rest) = l.split_once(' ')?;
-                (flag.starts_with("--") && rest.trim_start().starts_with('<')).then(|| flag.to_string())
+                (flag.starts_with("--") && rest.trim_start().starts_with('<'))
+                    .then(|| flag.to_string())
             })
             .collect();
         let usage = text.lines().find(|l| l.starts_with("Usage:")).unwrap_or("");
-        let positional = usage.contains(" [PATH]") || usage.contains(" <SHELL>") || usage.contains(" [");
+        let positional =
+            usage.contains(" [PATH]") || usage.contains(" <SHELL>") || usage.contains(" [");
         out.push((path, options.into_iter().collect(), positional));
     }
     out
@@ -133,12 +143,26 @@ fn commands(home: &Home) -> Vec<(Vec<String>, Vec<String>, bool)> {
 #[test]
 fn every_option_of_every_subcommand_survives_hostile_values() {
     let home = Home::new();
-    assert!(run(&home, &["generate", "--rows", "200", "--days", "2"]).status.success());
+    assert!(
+        run(&home, &["generate", "--rows", "200", "--days", "2"])
+            .status
+            .success()
+    );
     home.write_rules("deny:\n  - name: a\n    operations: [delete_*]\n");
     let commands = commands(&home);
     let names: Vec<String> = commands.iter().map(|(p, ..)| p.join(" ")).collect();
-    for must in ["log", "export", "stats", "policy", "rules validate", "generate"] {
-        assert!(names.iter().any(|n| n == must), "{must} not found in {names:?}");
+    for must in [
+        "log",
+        "export",
+        "stats",
+        "policy",
+        "rules validate",
+        "generate",
+    ] {
+        assert!(
+            names.iter().any(|n| n == must),
+            "{must} not found in {names:?}"
+        );
     }
     let (mut runs, mut failures) = (0, Vec::new());
     for (path, options, positional) in &commands {
@@ -151,10 +175,18 @@ fn every_option_of_every_subcommand_survives_hostile_values() {
                 continue; // paths: tried below, against a scratch home
             }
             for v in VALUES {
-                if SIZE_OPTIONS.contains(&opt.as_str()) && v.trim_start_matches('-').parse::<f64>().is_ok_and(|n| n > 1000.0) {
+                if SIZE_OPTIONS.contains(&opt.as_str())
+                    && v.trim_start_matches('-')
+                        .parse::<f64>()
+                        .is_ok_and(|n| n > 1000.0)
+                {
                     continue;
                 }
-                let extra: &[&str] = if small && opt != "--rows" { &["--rows", "5"] } else { &[] };
+                let extra: &[&str] = if small && opt != "--rows" {
+                    &["--rows", "5"]
+                } else {
+                    &[]
+                };
                 tries.push([base.clone(), extra.to_vec(), vec![opt.as_str(), v]].concat());
             }
         }
@@ -183,11 +215,22 @@ fn every_option_of_every_subcommand_survives_hostile_values() {
                 None
             };
             if let Some(why) = bad {
-                failures.push(format!("{args:?}: {why}: exit {code:?}\n{}", stderr.chars().take(400).collect::<String>()));
+                failures.push(format!(
+                    "{args:?}: {why}: exit {code:?}\n{}",
+                    stderr.chars().take(400).collect::<String>()
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {runs} runs failed:\n{}", failures.len(), failures.join("\n"));
-    assert!(runs > 300, "only {runs} runs: the --help parsing found too little");
+    assert!(
+        failures.is_empty(),
+        "{} of {runs} runs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        runs > 300,
+        "only {runs} runs: the --help parsing found too little"
+    );
     eprintln!("{runs} runs over {} subcommands", commands.len());
 }

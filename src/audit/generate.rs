@@ -104,7 +104,9 @@ pub fn generate(
     let span_ms = i64::from(days.max(1)) * 86_400_000;
     let start = end
         .checked_sub_signed(Duration::milliseconds(span_ms))
-        .ok_or_else(|| format!("{days} days before {end} is outside the calendar; use fewer days"))?;
+        .ok_or_else(|| {
+            format!("{days} days before {end} is outside the calendar; use fewer days")
+        })?;
     let mut c = conn::open_writer(path, conn::Durability::Normal)?;
     let tools = tools();
     // Popular tools are called far more often: weight by a simple power law.

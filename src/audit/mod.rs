@@ -18,6 +18,6 @@ pub use conn::Durability;
 pub use filter::Filter;
 pub use format::{python_json, python_ts};
 pub use history::History;
-pub use query::{AuditRow, Order, ReadError, Reader};
+pub use query::{AuditRow, Field, Order, ReadError, Reader};
 pub use stats::{Bucket, Stats};
 pub use writer::{Appended, AuditEngine, AuditOptions, Record};

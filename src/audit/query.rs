@@ -78,6 +78,13 @@ impl From<rusqlite::Error> for ReadError {
     }
 }
 
+/// A column [`Reader::has_value`] can look a value up in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Status,
+    RiskLevel,
+}
+
 impl Reader {
     /// Open `path` read-only. Fails if there is no file: readers never create one.
     pub fn open(path: &Path) -> Result<Reader, ReadError> {
@@ -230,6 +237,16 @@ impl Reader {
     /// The underlying read-only connection (for aggregate queries of this module's siblings).
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Whether any row has `value` in the column `field` names (`status`,
+    /// `risk_level`): to warn about a filter value that matches nothing.
+    pub fn has_value(&self, field: Field, value: &str) -> rusqlite::Result<bool> {
+        let sql = match field {
+            Field::Status => "SELECT EXISTS(SELECT 1 FROM audit_log WHERE status = ?1)",
+            Field::RiskLevel => "SELECT EXISTS(SELECT 1 FROM audit_log WHERE risk_level = ?1)",
+        };
+        self.conn.query_row(sql, [value], |r| r.get(0))
     }
 
     /// Number of rows.

@@ -12,6 +12,22 @@ pub enum Kind {
     Other,
 }
 
+/// The statuses the Python family writes (compat.md), each also with `_bypassed`.
+pub const KNOWN: &[&str] = &[
+    "ok",
+    "denied",
+    "error",
+    "dry_run",
+    "interrupted",
+    "budget_exceeded",
+    "rejected",
+];
+
+/// Whether `status` is one the family writes.
+pub fn is_known(status: &str) -> bool {
+    KNOWN.contains(&status.strip_suffix("_bypassed").unwrap_or(status))
+}
+
 pub fn kind(status: &str) -> Kind {
     if status.ends_with("_bypassed") {
         Kind::Bypassed

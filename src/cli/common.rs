@@ -150,6 +150,51 @@ pub fn days_ago(now: DateTime<Utc>, days: u32, flag: &str) -> Result<DateTime<Ut
         })
 }
 
+/// Say on stderr (exit status unchanged, for scripts) when a status or risk
+/// filter names a value the family never writes and no row has: `--status
+/// denid` silently showing nothing reads as "nothing was denied".
+pub fn warn_unknown_values(filter: &Filter, history: &History) {
+    use vmware_policy::audit::{Field, status};
+    let checks = filter
+        .statuses
+        .iter()
+        .chain(&filter.not_statuses)
+        .filter(|s| !status::is_known(s))
+        .map(|s| (Field::Status, s, "status", status::KNOWN.join(", ")))
+        .chain(
+            filter
+                .risks
+                .iter()
+                .filter(|r| !vmware_policy::policy::RISK_LEVELS.contains(&r.as_str()))
+                .map(|r| {
+                    (
+                        Field::RiskLevel,
+                        r,
+                        "risk level",
+                        vmware_policy::policy::RISK_LEVELS.join(", "),
+                    )
+                }),
+        );
+    for (field, value, what, known) in checks {
+        let present = history
+            .readers()
+            .iter()
+            .any(|r| r.has_value(field, value).unwrap_or(true));
+        if !present {
+            let hint = vmware_policy::policy::validate::did_you_mean(
+                value,
+                &known.split(", ").collect::<Vec<_>>(),
+            )
+            .map(|s| format!("; did you mean '{s}'?"))
+            .unwrap_or_default();
+            eprintln!(
+                "vmware-audit: warning: no row has {what} '{}' and the skills do not write it (known: {known}){hint}",
+                vmware_policy::safe_text::term_safe(value)
+            );
+        }
+    }
+}
+
 impl FilterArgs {
     pub fn to_filter(&self) -> Result<Filter, String> {
         Ok(Filter {

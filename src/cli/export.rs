@@ -18,6 +18,7 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> i32 {
         Ok(h) => h,
         Err(e) => return output::fail(&e),
     };
+    super::common::warn_unknown_values(&filter, &history);
     let limit = (a.limit > 0).then_some(a.limit);
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut io: std::io::Result<()> = Ok(());

@@ -88,6 +88,7 @@ pub fn run(ctx: &Ctx, a: &LogArgs) -> i32 {
         Ok(h) => h,
         Err(e) => return output::fail(&e),
     };
+    super::common::warn_unknown_values(&filter, &history);
     // The newest id of the live file first, then rows up to it: the follow
     // starts after it, so no row is both printed and followed, and none missed.
     let live = history

@@ -1,8 +1,8 @@
 //! The small commands: shell completions, the man page, generating a database,
 //! building the derived structures of a large one.
 
-use std::io::Write;
 use clap::CommandFactory;
+use std::io::Write;
 use vmware_policy::audit::{conn, generate, schema};
 
 use super::args::{Cli, GenerateArgs};
@@ -34,7 +34,11 @@ pub fn man() -> i32 {
         for line in body.lines() {
             // roff: a line starting with . or ' is a request; \ escapes.
             let line = line.replace('\\', "\\e");
-            let line = if line.starts_with(['.', '\'']) { format!("\\&{line}") } else { line };
+            let line = if line.starts_with(['.', '\'']) {
+                format!("\\&{line}")
+            } else {
+                line
+            };
             page.extend_from_slice(line.as_bytes());
             page.push(b'\n');
         }

@@ -79,6 +79,12 @@ pub fn run(ctx: &Ctx, a: &PolicyArgs) -> i32 {
         }
         return i32::from(unreadable.is_some());
     }
+    if !vmware_policy::policy::RISK_LEVELS.contains(&a.risk.as_str()) {
+        eprintln!(
+            "vmware-audit: warning: '{}' is not a risk level (low, medium, high, critical); for min_risk_level the engines count an unknown level as critical",
+            term_safe(&a.risk)
+        );
+    }
     let call = CallContext {
         env: &a.env,
         risk_level: &a.risk,

@@ -41,6 +41,7 @@ pub fn run(ctx: &Ctx, a: &StatsArgs) -> i32 {
         Ok(h) => h,
         Err(e) => return output::fail(&e),
     };
+    super::common::warn_unknown_values(&filter, &history);
     let s = match stats::compute(&history, &filter, bucket) {
         Ok(s) => s,
         Err(e) => return output::fail(&sqlite_error(&e, &ctx.db)),
