@@ -9,6 +9,10 @@ use cli::args::{Cli, Command};
 use cli::common::Ctx;
 
 fn main() {
+    // `vmware-audit log | head`: a reader that goes away ends the command
+    // quietly, as for any Unix filter, instead of a "Broken pipe" panic.
+    // SAFETY: setting a signal disposition at start-up, before any thread.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     vmware_policy::redact::install_panic_hook();
     let cli = Cli::parse();
     // A home that cannot be resolved (`OPS_HOME=~nobody/x`) is not guessed at:
@@ -34,14 +38,14 @@ fn main() {
         Command::Generate(a) => cli::misc::generate(&ctx, a),
         Command::Completions { shell } => cli::misc::completions(*shell),
         Command::Man => cli::misc::man(),
-        Command::Tui(a) if a.demo => cli::demo::run(&ctx),
+        Command::Tui(a) if a.demo => cli::demo::run(&ctx, cli.db.clone(), cli.rules.clone()),
         Command::Tui(a) => tui::run(tui::Options {
             db: ctx.db.clone(),
             rules: ctx.rules.clone(),
             color: ctx.color,
             edit: a.edit,
         }),
-        Command::Demo => cli::demo::run(&ctx),
+        Command::Demo => cli::demo::run(&ctx, cli.db.clone(), cli.rules.clone()),
     };
     std::process::exit(code);
 }

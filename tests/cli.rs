@@ -698,3 +698,80 @@ fn a_filter_value_nothing_has_is_warned_about_and_exit_stays_0() {
         );
     }
 }
+
+#[test]
+fn the_demo_writes_private_files_and_uses_db_and_rules_when_given() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    let db = home.path().join("mine.db");
+    let rules = home.path().join("mine.yaml");
+    let out = bin(home.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("--rules")
+        .arg(&rules)
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&rules), 0o600, "the demo rules must be private");
+    let rows = vmware_policy::audit::Reader::open(&db)
+        .unwrap()
+        .count()
+        .unwrap();
+    assert!(rows >= 6, "the demo's calls go to --db ({rows})");
+    // An existing rules file is used as it is, never overwritten.
+    std::fs::write(&rules, "deny:\n  - name: mine\n").unwrap();
+    let out = bin(home.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("--rules")
+        .arg(&rules)
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&rules).unwrap(),
+        "deny:\n  - name: mine\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Denied by rule: mine"),
+        "the demo's calls must obey the given rules"
+    );
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_a_command_quietly() {
+    use std::io::Read;
+    let home = generated(3000);
+    for args in [
+        &["log", "--last", "3000"][..],
+        &["export", "--limit", "0"],
+        &["demo"],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+            .env("OPS_HOME", home.path())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -38,7 +38,11 @@ maintenance_window:
     )
 }
 
-pub fn run(ctx: &Ctx) -> i32 {
+/// `--db` and `--rules`, when given, are used instead of the temporary home's
+/// files: the demo's rows go into that database, and an existing rules file
+/// is used as it is (never overwritten with the demo's); a missing one gets
+/// the demo rules.
+pub fn run(ctx: &Ctx, db: Option<PathBuf>, rules: Option<PathBuf>) -> i32 {
     let home = match demo_home() {
         Ok(h) => h,
         Err(e) => {
@@ -46,17 +50,21 @@ pub fn run(ctx: &Ctx) -> i32 {
             return 1;
         }
     };
-    let rules = home.join("rules.yaml");
-    let db = home.join("audit.db");
+    let rules = rules.unwrap_or_else(|| home.join("rules.yaml"));
+    let db = db.unwrap_or_else(|| home.join("audit.db"));
     let now = Utc::now();
     let at = |h: u32| format!("{:02}:{:02}", (now.hour() + h) % 24, now.minute());
-    if let Err(e) = std::fs::write(&rules, demo_rules(&at(2), &at(3))) {
-        eprintln!("vmware-audit demo: cannot write {}: {e}", rules.display());
-        return 1;
+    if !rules.exists() {
+        // Atomically and 0600, as every rules file we write.
+        if let Err(e) = vmware_policy::policy::save::save(&rules, &demo_rules(&at(2), &at(3)), None)
+        {
+            eprintln!("vmware-audit demo: cannot write {}: {e}", rules.display());
+            return 1;
+        }
     }
     let guard = Arc::new(Guard::new(PolicyEngine::new(&rules), AuditEngine::new(&db)));
     if !std::io::stdout().is_terminal() {
-        return fixed_calls(&guard, &home, &db);
+        return fixed_calls(&guard, &rules, &db);
     }
     // A day of history first, so the stats and filters have something to show.
     if let Err(e) = generate(&db, 3000, 1, now.timestamp() as u64, now) {
@@ -144,7 +152,7 @@ fn agent(guard: &Guard, stop: &AtomicBool, n: u64) {
 }
 
 /// No terminal: a fixed set of calls, and the rows they wrote.
-fn fixed_calls(guard: &Guard, home: &Path, db: &Path) -> i32 {
+fn fixed_calls(guard: &Guard, rules: &Path, db: &Path) -> i32 {
     let list = Tool::new("nsx_security", "list_dfw_policies");
     let create = Tool::new("nsx_security", "create_dfw_rule").risk("medium");
     let delete = Tool::new("nsx_security", "delete_dfw_policy")
@@ -173,7 +181,11 @@ fn fixed_calls(guard: &Guard, home: &Path, db: &Path) -> i32 {
     for (tool, call) in calls {
         let _ = guard.run(tool, call, || Ok::<_, String>(json!({"done": true})));
     }
-    println!("demo home: {} (rules.yaml, audit.db)\n", home.display());
+    println!(
+        "demo rules: {}\ndemo audit log: {}\n",
+        rules.display(),
+        db.display()
+    );
     let rows = match Reader::open(db).and_then(|r| r.latest(50).map_err(Into::into)) {
         Ok(rows) => rows,
         Err(e) => {
