@@ -204,3 +204,48 @@ fn follow_across_a_rotation_loses_no_row_and_repeats_none() {
         "every row once, in order"
     );
 }
+
+#[test]
+fn follow_waits_for_a_database_that_does_not_exist_yet() {
+    let home = Home::new();
+    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("vmware-audit"))
+        .args(["log", "--follow", "--jsonl"])
+        .env("OPS_HOME", home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = follow.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        stdout.read_to_string(&mut out).unwrap();
+        out
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        follow.try_wait().unwrap().is_none(),
+        "it must wait, not exit"
+    );
+    assert!(!home.db().exists(), "a reader never creates the database");
+    let writer = skill_cmd(
+        home.path(),
+        &["list_dfw_policies", "--seq", "--repeat", "5"],
+    )
+    .output()
+    .unwrap();
+    assert!(writer.status.success());
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    // SAFETY: a plain kill(2) of our own child.
+    unsafe { libc::kill(follow.id() as i32, libc::SIGINT) };
+    let out = follow.wait_with_output().unwrap();
+    assert!(out.status.success(), "Ctrl-C ends it cleanly");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("waiting for it"));
+    let rows = reader.join().unwrap();
+    assert_eq!(
+        rows.lines()
+            .filter(|l| l.contains("list_dfw_policies"))
+            .count(),
+        5,
+        "{rows}"
+    );
+}

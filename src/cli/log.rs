@@ -84,6 +84,19 @@ pub fn run(ctx: &Ctx, a: &LogArgs) -> i32 {
         Ok(f) => f,
         Err(e) => return output::fail(&e),
     };
+    if a.follow && !ctx.db.exists() {
+        // As `tail -F` and the TUI: wait for the first skill to create it.
+        eprintln!(
+            "vmware-audit: {} does not exist yet; waiting for it (Ctrl-C ends)",
+            vmware_policy::safe_text::term_safe(&ctx.db.display().to_string())
+        );
+        let format = if a.json {
+            Format::Jsonl
+        } else {
+            Format::of(a.json, a.jsonl)
+        };
+        return follow(ctx, &filter, 0, format, true);
+    }
     let history = match ctx.open_history(a.filter.archives) {
         Ok(h) => h,
         Err(e) => return output::fail(&e),
