@@ -45,7 +45,9 @@ fn ed(app: &App) -> &super::editor::Editor {
 #[test]
 fn a_missing_file_starts_from_the_baseline_and_saves_to_the_user_path() {
     let mut app = editor_on(None);
-    assert!(ed(&app).from_baseline && ed(&app).dirty());
+    // An untouched baseline is not "modified" (Esc leaves without a question),
+    // and saving it is still offered.
+    assert!(ed(&app).from_baseline && !ed(&app).dirty());
     assert!(ed(&app).text().contains("vmware-policy"));
     let fx = app.update(Action::Save);
     assert!(
@@ -370,4 +372,59 @@ fn a_conflict_panel_shows_every_changed_line_however_long() {
     }
     assert!(!screen(&app).contains("↓ 0 more"), "PgUp scrolls back");
     assert!(matches!(ed(&app).mode, Mode::Conflict { .. }));
+}
+
+#[test]
+fn esc_on_an_untouched_baseline_leaves_without_a_question() {
+    let mut app = editor_on(None);
+    app.update(Action::Back);
+    assert!(
+        app.editor.is_none(),
+        "nothing was changed: no unsaved-changes question"
+    );
+    let mut app = editor_on(None);
+    typed(&mut app, "# mine\n");
+    app.update(Action::Back);
+    assert_eq!(
+        ed(&app).mode,
+        Mode::ConfirmLeave,
+        "an edit of the baseline is asked about"
+    );
+}
+
+#[test]
+fn keys_on_the_too_small_screen_do_nothing_unseen() {
+    let mut app = app_with(sample_rows(), 120, 40);
+    app.update(Action::Resize(40, 10));
+    let before = app.filters.clone();
+    for a in [
+        Action::DeniedOnly,
+        Action::ClearFilters,
+        Action::OpenEditor,
+        Action::Search,
+        Action::Help,
+    ] {
+        assert!(app.update(a).is_empty());
+    }
+    assert_eq!(
+        app.filters, before,
+        "a filter changed behind the too-small screen"
+    );
+    assert!(app.editor.is_none());
+    assert!(matches!(app.overlay, super::state::Overlay::None));
+    // It says q quits, and q does.
+    app.update(Action::Quit);
+    assert!(app.quit);
+    // With unsaved edits in the editor, q does not throw them away.
+    let mut app = editor_on(Some(VALID));
+    typed(&mut app, "# mine\n");
+    app.update(Action::Resize(40, 10));
+    app.update(Action::EditKey(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::NONE,
+    )));
+    assert!(!app.quit);
+    assert!(ed(&app).text().contains("# mine\n") && !ed(&app).text().contains("q#"));
+    app.update(Action::Resize(120, 40));
+    assert_eq!(ed(&app).text(), format!("# mine\n{VALID}"));
 }

@@ -30,6 +30,19 @@ impl App {
         ) {
             self.notice = None;
         }
+        // On the "terminal too small" screen nothing else is visible: only
+        // quitting (which it offers) may act, never a key whose effect is unseen.
+        if layout::too_small(self.size.0, self.size.1) && is_user_command(&action) {
+            let q = crossterm::event::KeyCode::Char('q');
+            let unsaved = self.editor.as_ref().is_some_and(|e| e.dirty());
+            if !unsaved
+                && (matches!(action, Action::Quit | Action::Input('q'))
+                    || matches!(&action, Action::EditKey(k) if k.code == q))
+            {
+                self.quit = true;
+            }
+            return Vec::new();
+        }
         if self.is_editor_action(ctx, &action) {
             return self.update_editor(action);
         }
@@ -395,4 +408,21 @@ fn values_of(s: &vmware_policy::audit::Stats, c: Column) -> Vec<(String, u64)> {
         Column::Status => s.by_status.clone(),
         Column::Tool => s.by_tool.clone(),
     }
+}
+
+/// Actions that come from the operator's keys and mouse (not data, time or
+/// resizes, which keep the state current behind the "too small" screen).
+fn is_user_command(action: &Action) -> bool {
+    !matches!(
+        action,
+        Action::Data(_)
+            | Action::Tick(..)
+            | Action::DbChanged
+            | Action::Resize(..)
+            | Action::Validate
+            | Action::EditorLoaded(_)
+            | Action::Saved(..)
+            | Action::WhatIfResult(_)
+            | Action::FreezeDone(_)
+    )
 }

@@ -101,9 +101,9 @@ impl Editor {
             last_saved: None,
             search: String::new(),
         };
-        if !from_baseline {
-            e.clean_text = e.text(); // as the buffer holds it (line endings)
-        }
+        // As the buffer holds it (line endings). An untouched baseline is not
+        // "modified": leaving it asks nothing (saving it is still offered).
+        e.clean_text = e.text();
         e.validate();
         e
     }
@@ -115,7 +115,7 @@ impl Editor {
     }
 
     pub fn dirty(&self) -> bool {
-        self.from_baseline || self.text() != self.clean_text
+        self.text() != self.clean_text
     }
 
     pub fn validate(&mut self) {

@@ -7,6 +7,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
 
+/// Whether a terminal of `w`x`h` shows only the "too small" message.
+pub fn too_small(w: u16, h: u16) -> bool {
+    w < MIN_WIDTH || h < MIN_HEIGHT
+}
+
 pub struct Areas {
     pub header: Rect,
     pub filters: Rect,

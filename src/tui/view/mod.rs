@@ -22,13 +22,19 @@ use theme::Theme;
 pub fn draw(f: &mut Frame, app: &App) {
     let area = f.area();
     let theme = Theme { color: app.color };
-    if area.width < layout::MIN_WIDTH || area.height < layout::MIN_HEIGHT {
+    if layout::too_small(area.width, area.height) {
+        let unsaved = app.editor.as_ref().is_some_and(|e| e.dirty());
         let msg = format!(
-            "Terminal too small: {}x{}; vmware-audit tui needs at least {}x{}. Enlarge it, or press q to quit.",
+            "Terminal too small: {}x{}; vmware-audit tui needs at least {}x{}. {}",
             area.width,
             area.height,
             layout::MIN_WIDTH,
-            layout::MIN_HEIGHT
+            layout::MIN_HEIGHT,
+            if unsaved {
+                "Enlarge it: the rule editor has unsaved changes (no key acts until then)."
+            } else {
+                "Enlarge it, or press q to quit (no other key acts until then)."
+            }
         );
         f.render_widget(
             Paragraph::new(Line::styled(msg, theme.warn())).wrap(Wrap { trim: true }),
