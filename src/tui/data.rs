@@ -47,6 +47,9 @@ pub enum Request {
     Overview,
     /// The rows of a range under two rule sets (the editor's replay).
     Replay(Box<ReplayJob>),
+    /// The editor's diagnostics of `text` with the blast radius of each rule a
+    /// typo widened (how many recent calls it would deny).
+    BlastRadius { rev: u64, text: String },
 }
 
 /// A replay: the rows `filter` selects (newest first, at most `limit`) under
@@ -107,6 +110,11 @@ pub enum Response {
     Problem(DbProblem),
     /// The database is readable (again).
     Ready,
+    /// [`Request::BlastRadius`]'s answer, for the buffer at `rev`.
+    BlastRadius {
+        rev: u64,
+        diagnostics: Vec<vmware_policy::policy::Diagnostic>,
+    },
 }
 
 /// The UI's side of the worker.
@@ -336,6 +344,14 @@ fn handle(
             .map_err(|e| e.to_string())
             .map(|r| (r.unwrap_or_default(), started.elapsed().as_millis() as u64));
             Ok(Some(Response::Replay { result }))
+        }
+        Request::BlastRadius { rev, text } => {
+            db.ensure()?;
+            let reader = db.reader.as_mut().expect("ensured");
+            reader.interrupt_when(None::<fn() -> bool>);
+            let mut diagnostics = vmware_policy::policy::validate(&text);
+            vmware_policy::replay::add_blast_radius(&mut diagnostics, &text, reader);
+            Ok(Some(Response::BlastRadius { rev, diagnostics }))
         }
         Request::Overview => {
             db.ensure()?;

@@ -204,3 +204,31 @@ fn a_file_that_is_not_sqlite_is_reported_with_what_to_do() {
         "{got:?}"
     );
 }
+
+/// A typo'd key widens a rule: the editor asks the worker for its blast radius
+/// over the real audit log, and the diagnostic says how many calls it would deny.
+#[test]
+fn a_widened_rule_gets_its_blast_radius_from_the_audit_log() {
+    let (_d, db, _e) = db_with(50); // 5 delete_vm among 50 calls
+    let (tx, rx) = std::sync::mpsc::channel();
+    let w = Worker::spawn(db, tx, |r| r);
+    let text = "deny:\n  - name: no-deletes\n    operation: [\"delete_*\"]\n".to_string();
+    w.send(Request::BlastRadius { rev: 7, text });
+    let mut got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    if got == Response::Ready {
+        got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    }
+    let Response::BlastRadius { rev, diagnostics } = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!(rev, 7);
+    let d = diagnostics
+        .iter()
+        .find(|d| d.widens_rule == Some(0))
+        .expect("the typo");
+    assert!(
+        d.message.contains("of the last 50 calls") && d.message.contains("would deny 50"),
+        "without `operations` the rule denies every call: {}",
+        d.message
+    );
+}

@@ -428,3 +428,30 @@ fn keys_on_the_too_small_screen_do_nothing_unseen() {
     app.update(Action::Resize(120, 40));
     assert_eq!(ed(&app).text(), format!("# mine\n{VALID}"));
 }
+
+#[test]
+fn a_typo_that_widens_a_rule_asks_for_its_blast_radius() {
+    let mut app = editor_on(Some("deny:\n  - name: x\n    operation: [a]\n"));
+    let fx = app.update(Action::Validate);
+    let rev = ed(&app).rev;
+    assert!(
+        fx.iter().any(|f| matches!(f, Effect::Request(super::data::Request::BlastRadius { rev: r, .. }) if *r == rev)),
+        "{fx:?}"
+    );
+    let mut diags = ed(&app).diagnostics.clone();
+    diags[0].message.push_str(" (blast radius: 9)");
+    // An answer for an older text is dropped; one for this text is shown.
+    app.update(Action::Data(Box::new(Response::BlastRadius {
+        rev: rev + 1,
+        diagnostics: diags.clone(),
+    })));
+    assert!(!ed(&app).diagnostics[0].message.contains("blast radius"));
+    app.update(Action::Data(Box::new(Response::BlastRadius {
+        rev,
+        diagnostics: diags,
+    })));
+    assert!(ed(&app).diagnostics[0].message.contains("blast radius: 9"));
+    // A clean file asks nothing.
+    let mut app = editor_on(Some(VALID));
+    assert!(app.update(Action::Validate).is_empty());
+}

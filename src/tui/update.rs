@@ -390,6 +390,12 @@ impl App {
                     p.result = Some(result);
                 }
             }
+            Response::BlastRadius { rev, diagnostics } => {
+                // Only for the text it was computed on: a newer edit has its own.
+                if let Some(e) = self.editor.as_mut().filter(|e| e.rev == rev) {
+                    e.diagnostics = diagnostics;
+                }
+            }
             Response::Ready => {
                 self.problem = None;
                 fx.push(Effect::Request(Request::Overview));

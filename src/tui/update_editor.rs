@@ -6,6 +6,7 @@ use vmware_policy::policy::BASELINE;
 use vmware_policy::policy::save::{SaveError, Stamp};
 
 use super::action::{Action, Effect};
+use super::data::Request;
 use super::editor::{Editor, Mode, ReplayRange, WhatIf, diff};
 use super::keymap::Context;
 use super::state::{App, Pane};
@@ -85,6 +86,7 @@ impl App {
                 }
                 Err(msg) => self.notice = Some(msg),
             }
+            fx.extend(self.editor.as_ref().and_then(blast_radius));
             return fx;
         }
         if let Action::FreezeDone(r) = &action {
@@ -117,6 +119,7 @@ impl App {
             (m, Action::Validate) => {
                 e.mode = m;
                 e.validate();
+                fx.extend(blast_radius(e));
             }
             (Mode::Edit, Action::Undo) => e.undo(),
             (Mode::Edit, Action::Redo) => e.redo(),
@@ -313,6 +316,21 @@ impl App {
 }
 
 /// Save when the buffer has no error; say why not otherwise.
+/// When a diagnostic says a rule is wider than written (an unknown key in
+/// it), ask the data worker how many recent calls that rule would deny; the
+/// answer comes back as the same diagnostics with the count added.
+fn blast_radius(e: &Editor) -> Option<Effect> {
+    e.diagnostics
+        .iter()
+        .any(|d| d.widens_rule.is_some())
+        .then(|| {
+            Effect::Request(Request::BlastRadius {
+                rev: e.rev,
+                text: e.text(),
+            })
+        })
+}
+
 fn save(e: &mut Editor) -> Vec<Effect> {
     if e.validation_due() {
         e.validate();
