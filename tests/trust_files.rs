@@ -299,3 +299,42 @@ fn a_freeze_that_would_not_take_effect_is_refused() {
     .unwrap();
     assert!(freeze::is_frozen(&ok));
 }
+
+#[test]
+fn rotation_never_writes_through_a_planted_link() {
+    let home = Home::new();
+    let shared = home.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let victim_copy = home.path().join("victim-copy.db");
+    let victim_lock = home.path().join("victim-lock");
+    std::os::unix::fs::symlink(&victim_copy, shared.join(".audit.db.rotating")).unwrap();
+    std::os::unix::fs::symlink(&victim_lock, shared.join("audit.db.rotate-lock")).unwrap();
+    // A writer with a tiny threshold, so it tries to rotate many times.
+    let engine = vmware_policy::AuditEngine::with_options(
+        shared.join("audit.db"),
+        vmware_policy::audit::AuditOptions {
+            rotate_bytes: 8 * 1024,
+            ..vmware_policy::audit::AuditOptions::default()
+        },
+    );
+    for i in 0..200 {
+        engine.append(vmware_policy::audit::Record {
+            tool: format!("t{i}"),
+            params: format!("{{\"pad\": \"{}\"}}", "x".repeat(200)),
+            ..vmware_policy::audit::Record::default()
+        });
+    }
+    drop(engine);
+    assert!(
+        !victim_copy.exists(),
+        "the database was copied through a planted link"
+    );
+    assert!(
+        !victim_lock.exists(),
+        "a lock file was created through a planted link"
+    );
+    // Nothing was lost either: the rows are all in the live file.
+    let rows = common::all_rows_of(&shared.join("audit.db"));
+    assert_eq!(rows.len(), 200);
+}

@@ -184,7 +184,17 @@ fn crash_point(step: &str) {
 
 /// Step 1: a consistent copy of the live file, private and on disk.
 fn snapshot(c: &Connection, partial: &Path) -> Result<(), String> {
-    conn::create_private(partial)
+    // Exclusively (O_EXCL never follows a link): a link planted at this
+    // predictable name in a shared directory must not send the copy elsewhere.
+    // Any earlier partial file was finished or dropped under the same lock.
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(partial)
         .map_err(|e| format!("rotation: cannot create {}: {e}", partial.display()))?;
     let target = partial.to_string_lossy().into_owned();
     let copied = c
@@ -383,7 +393,8 @@ impl RotationLock {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+            // Never through a link: a planted one would create files elsewhere.
+            opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
         }
         let file = opts
             .open(&lock_path)
