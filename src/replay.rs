@@ -52,6 +52,18 @@ pub fn context_of(row: &AuditRow) -> (String, Option<DateTime<Utc>>) {
     (env, at)
 }
 
+/// The call context of `row`, with the `env` and clock [`context_of`] gave.
+fn call_of<'a>(row: &'a AuditRow, env: &'a str, at: Option<DateTime<Utc>>) -> CallContext<'a> {
+    CallContext {
+        env,
+        risk_level: &row.risk_level,
+        aliases: &[],
+        client: None,
+        role: (!row.role.is_empty()).then_some(row.role.as_str()),
+        at,
+    }
+}
+
 /// Evaluate each row `filter` selects (newest first, at most `limit`) under
 /// `before` and `after`. `stop` is polled to abandon a long replay.
 pub fn replay(
@@ -72,15 +84,7 @@ pub fn replay(
             return false;
         }
         let (env, at) = context_of(&row);
-        let role = (!row.role.is_empty()).then_some(row.role.as_str());
-        let ctx = CallContext {
-            env: &env,
-            risk_level: &row.risk_level,
-            aliases: &[],
-            client: None,
-            role,
-            at,
-        };
+        let ctx = call_of(&row, &env, at);
         let was = before.check(&row.tool, &ctx);
         let will = after.check(&row.tool, &ctx);
         if was.allowed == will.allowed {
@@ -130,15 +134,7 @@ pub fn rule_reach(
     reader.for_each(&Filter::default(), Order::NewestFirst, Some(limit), |row| {
         rows += 1;
         let (env, at) = context_of(&row);
-        let role = (!row.role.is_empty()).then_some(row.role.as_str());
-        let ctx = CallContext {
-            env: &env,
-            risk_level: &row.risk_level,
-            aliases: &[],
-            client: None,
-            role,
-            at,
-        };
+        let ctx = call_of(&row, &env, at);
         denied += u64::from(set.rule_denies(index, &row.tool, &ctx));
         true
     })?;

@@ -135,6 +135,29 @@ fn csv_in_a_pipe_is_exact_data() {
     );
 }
 
+/// `log --follow --jsonl` running on `home`, and a thread draining its
+/// output as it comes (a full pipe would block it); stderr stays piped.
+fn spawn_follow(
+    home: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("vmware-audit"))
+        .args(["log", "--follow", "--jsonl"])
+        .args(extra)
+        .env("OPS_HOME", home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = follow.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        stdout.read_to_string(&mut out).unwrap();
+        out
+    });
+    (follow, reader)
+}
+
 #[test]
 fn follow_across_a_rotation_loses_no_row_and_repeats_none() {
     let home = Home::new();
@@ -143,19 +166,7 @@ fn follow_across_a_rotation_loses_no_row_and_repeats_none() {
         tool: "seed".into(),
         ..Record::default()
     });
-    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("vmware-audit"))
-        .args(["log", "--follow", "--jsonl", "--last", "0"])
-        .env("OPS_HOME", home.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Drain its output as it comes (a full pipe would block it).
-    let mut stdout = follow.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut out = String::new();
-        stdout.read_to_string(&mut out).unwrap();
-        out
-    });
+    let (mut follow, reader) = spawn_follow(home.path(), &["--last", "0"]);
     std::thread::sleep(std::time::Duration::from_millis(400));
     let pad = "p".repeat(300);
     let writer = skill_cmd(
@@ -208,19 +219,7 @@ fn follow_across_a_rotation_loses_no_row_and_repeats_none() {
 #[test]
 fn follow_waits_for_a_database_that_does_not_exist_yet() {
     let home = Home::new();
-    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("vmware-audit"))
-        .args(["log", "--follow", "--jsonl"])
-        .env("OPS_HOME", home.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = follow.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut out = String::new();
-        stdout.read_to_string(&mut out).unwrap();
-        out
-    });
+    let (mut follow, reader) = spawn_follow(home.path(), &[]);
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(
         follow.try_wait().unwrap().is_none(),

@@ -20,14 +20,7 @@ impl App {
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         let ctx = self.context();
-        if !matches!(
-            action,
-            Action::Data(_)
-                | Action::Tick(..)
-                | Action::DbChanged
-                | Action::Resize(..)
-                | Action::Validate
-        ) {
+        if !is_background(&action) {
             self.notice = None;
         }
         // On the "terminal too small" screen nothing else is visible: only
@@ -416,19 +409,28 @@ fn values_of(s: &vmware_policy::audit::Stats, c: Column) -> Vec<(String, u64)> {
     }
 }
 
-/// Actions that come from the operator's keys and mouse (not data, time or
-/// resizes, which keep the state current behind the "too small" screen).
-fn is_user_command(action: &Action) -> bool {
-    !matches!(
+/// Data, time, resizes and debounced validation: they keep the state current
+/// and leave the operator's notice in place.
+fn is_background(action: &Action) -> bool {
+    matches!(
         action,
         Action::Data(_)
             | Action::Tick(..)
             | Action::DbChanged
             | Action::Resize(..)
             | Action::Validate
-            | Action::EditorLoaded(_)
-            | Action::Saved(..)
-            | Action::WhatIfResult(_)
-            | Action::FreezeDone(_)
     )
+}
+
+/// Actions that come from the operator's keys and mouse (not the background,
+/// nor the results of effects), which the "too small" screen holds back.
+fn is_user_command(action: &Action) -> bool {
+    !is_background(action)
+        && !matches!(
+            action,
+            Action::EditorLoaded(_)
+                | Action::Saved(..)
+                | Action::WhatIfResult(_)
+                | Action::FreezeDone(_)
+        )
 }

@@ -212,17 +212,22 @@ impl Scan<'_> {
         }
     }
 
+    /// Spaces (never tabs), then a comment to the end of the line if one starts.
+    fn skip_spaces_and_comment(&mut self) {
+        while self.peek(0) == Some(' ') {
+            self.forward();
+        }
+        if self.peek(0) == Some('#') {
+            while self.peek(0).is_some_and(|c| !is_break(c)) {
+                self.forward();
+            }
+        }
+    }
+
     /// PyYAML's `scan_to_next_token`: spaces (never tabs), comments, breaks.
     fn skip_to_next_token(&mut self) {
         loop {
-            while self.peek(0) == Some(' ') {
-                self.forward();
-            }
-            if self.peek(0) == Some('#') {
-                while self.peek(0).is_some_and(|c| !is_break(c)) {
-                    self.forward();
-                }
-            }
+            self.skip_spaces_and_comment();
             match self.peek(0) {
                 Some(c) if is_break(c) => {
                     self.forward();
@@ -393,14 +398,7 @@ impl Scan<'_> {
                 _ => break,
             }
         }
-        while self.peek(0) == Some(' ') {
-            self.forward();
-        }
-        if self.peek(0) == Some('#') {
-            while self.peek(0).is_some_and(|c| !is_break(c)) {
-                self.forward();
-            }
-        }
+        self.skip_spaces_and_comment();
         match self.peek(0) {
             None => return Ok(()),
             Some(c) if is_break(c) => self.forward(),
@@ -557,14 +555,7 @@ impl Scan<'_> {
             }
         }
         // scan_directive_ignored_line: spaces, a comment, a break.
-        while self.peek(0) == Some(' ') {
-            self.forward();
-        }
-        if self.peek(0) == Some('#') {
-            while self.peek(0).is_some_and(|c| !is_break(c)) {
-                self.forward();
-            }
-        }
+        self.skip_spaces_and_comment();
         match self.peek(0) {
             None => Ok(()),
             Some(c) if is_break(c) => Ok(()),
