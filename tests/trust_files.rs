@@ -338,3 +338,29 @@ fn rotation_never_writes_through_a_planted_link() {
     let rows = common::all_rows_of(&shared.join("audit.db"));
     assert_eq!(rows.len(), 200);
 }
+
+#[test]
+fn a_fifo_at_audit_db_blocks_no_reader_and_no_writer() {
+    let home = Home::new();
+    let c = std::ffi::CString::new(home.db().to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let started = std::time::Instant::now();
+    let out = ours()
+        .env("OPS_HOME", home.path())
+        .args(["log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"));
+    let out = skill_cmd(home.path(), &["list_dfw_policies"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the tool call still returns");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("lost") && err.contains("not a regular file"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}

@@ -91,16 +91,31 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
     schema::ensure_derived(conn, true)
 }
 
-/// Create the database file `0600` before SQLite does (its mode would follow the umask).
+/// Create the database file `0600` before SQLite does (its mode would follow
+/// the umask). Non-blocking, and refused unless it is a regular file: a FIFO
+/// at `audit.db` would block every audited call for good.
 pub(crate) fn create_private(path: &Path) -> std::io::Result<()> {
+    let not_a_file = || {
+        std::io::Error::other(
+            "it is not a regular file (a FIFO, device or directory); move it aside",
+        )
+    };
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(not_a_file());
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        opts.mode(0o600)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
-    opts.open(path).map(drop)
+    let file = opts.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_a_file());
+    }
+    Ok(())
 }
 
 /// The home directory `0700` (no other directory), database and its

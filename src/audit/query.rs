@@ -59,6 +59,9 @@ pub enum ReadError {
     Missing(std::path::PathBuf),
     /// SQLite refused: not a database, locked, corrupt...
     Sqlite(rusqlite::Error),
+    /// Something other than a regular file is there (a FIFO would block the
+    /// open forever, a directory cannot be a database).
+    NotAFile(std::path::PathBuf),
 }
 
 impl std::fmt::Display for ReadError {
@@ -66,6 +69,11 @@ impl std::fmt::Display for ReadError {
         match self {
             ReadError::Missing(p) => write!(f, "no audit database at {}", p.display()),
             ReadError::Sqlite(e) => write!(f, "{e}"),
+            ReadError::NotAFile(p) => write!(
+                f,
+                "{} is not a regular file (a FIFO, device or directory); point --db at an audit database",
+                p.display()
+            ),
         }
     }
 }
@@ -88,8 +96,10 @@ pub enum Field {
 impl Reader {
     /// Open `path` read-only. Fails if there is no file: readers never create one.
     pub fn open(path: &Path) -> Result<Reader, ReadError> {
-        if !path.exists() {
-            return Err(ReadError::Missing(path.to_path_buf()));
+        match std::fs::metadata(path) {
+            Err(_) => return Err(ReadError::Missing(path.to_path_buf())),
+            Ok(m) if !m.is_file() => return Err(ReadError::NotAFile(path.to_path_buf())),
+            Ok(_) => {}
         }
         // NO_MUTEX: a Connection is used by one thread at a time; SQLite's own
         // per-call mutex cost ~8% of a full export.

@@ -79,6 +79,7 @@ pub fn read_error(e: &ReadError, db: &std::path::Path) -> String {
              Set OPS_HOME or pass --db PATH to read another (`vmware-audit demo` shows one)."
         ),
         ReadError::Sqlite(err) => sqlite_error(err, db),
+        ReadError::NotAFile(_) => e.to_string(),
     }
 }
 

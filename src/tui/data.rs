@@ -189,6 +189,7 @@ fn problem(e: &ReadError, path: &std::path::Path) -> DbProblem {
              this view starts showing rows as soon as it exists. \
              (`vmware-audit demo` shows one; OPS_HOME or --db read another.)"
         )),
+        ReadError::NotAFile(_) => DbProblem::Unreadable(e.to_string()),
         ReadError::Sqlite(err) => {
             let text = err.to_string();
             let hint = if text.contains("not a database") || text.contains("malformed") {
@@ -368,6 +369,7 @@ fn history(db: &Db) -> rusqlite::Result<History> {
     History::open(&db.path, false).map_err(|e| match e {
         ReadError::Sqlite(e) => e,
         ReadError::Missing(_) => rusqlite::Error::QueryReturnedNoRows,
+        ReadError::NotAFile(p) => rusqlite::Error::InvalidPath(p),
     })
 }
 
