@@ -45,17 +45,43 @@ fn show(c: char) -> String {
     }
 }
 
+/// PyYAML's possible simple key at one flow level, and whether an explicit
+/// `?` key or a new flow entry is pending. A `:` with neither a simple key
+/// started earlier on its line (at most 1024 characters before) nor an
+/// explicit key is an error to PyYAML ("expected <block end>, but found ':'"),
+/// where YAML 1.2 reads an empty key; so is a `?` inside a flow entry.
+#[derive(Clone, Copy)]
+struct KeySlot {
+    /// Line, character index and 0-based column where it started.
+    candidate: Option<(usize, usize, usize)>,
+    explicit: bool,
+    entry_start: bool,
+}
+
+impl KeySlot {
+    fn entry() -> KeySlot {
+        KeySlot {
+            candidate: None,
+            explicit: false,
+            entry_start: true,
+        }
+    }
+}
+
 struct Scan<'a> {
     chars: Vec<char>,
     i: usize,
     line: usize,
     column: usize,
     flow: usize,
-    /// Leading spaces of the line the current token is on (an approximation of
-    /// PyYAML's block indent, enough to find where a block scalar ends).
-    line_indent: usize,
+    /// PyYAML's block indentation stack (0-based columns of the open block
+    /// collections): where a plain scalar's continuation lines and a block
+    /// scalar's content must start.
+    indents: Vec<usize>,
     anchors: HashMap<String, Pos>,
     yaml_directive: bool,
+    /// Per flow level (0 = block): where a simple key could have started.
+    keys: Vec<KeySlot>,
     _text: &'a str,
 }
 
@@ -68,9 +94,10 @@ pub fn check(text: &str) -> Result<(), LoadError> {
         line: 1,
         column: 1,
         flow: 0,
-        line_indent: 0,
+        indents: Vec::new(),
         anchors: HashMap::new(),
         yaml_directive: false,
+        keys: vec![KeySlot::entry()],
         _text: text,
     };
     s.reader()?;
@@ -134,6 +161,13 @@ impl Scan<'_> {
                 return Ok(());
             };
             let at_line_start = self.column == 1;
+            if self.flow == 0 {
+                // PyYAML's unwind_indent: collections indented past here are closed.
+                let col = self.column - 1;
+                while self.indents.last().is_some_and(|&i| i > col) {
+                    self.indents.pop();
+                }
+            }
             match c {
                 '%' if at_line_start => self.directive()?,
                 '-' | '.'
@@ -143,27 +177,91 @@ impl Scan<'_> {
                         && is_blank_or_end(self.peek(3)) =>
                 {
                     (0..3).for_each(|_| self.forward());
+                    self.keys = vec![KeySlot::entry()];
                 }
                 '[' | '{' => {
+                    self.node_starts();
                     self.flow += 1;
+                    self.keys.push(KeySlot::entry());
                     self.forward();
                 }
                 ']' | '}' => {
                     self.flow = self.flow.saturating_sub(1);
+                    if self.keys.len() > 1 {
+                        self.keys.pop();
+                    }
                     self.forward();
                 }
-                ',' => self.forward(),
-                '-' if is_blank_or_end(self.peek(1)) => self.forward(),
-                '?' if self.flow > 0 || is_blank_or_end(self.peek(1)) => self.forward(),
-                ':' if self.flow > 0 || is_blank_or_end(self.peek(1)) => self.forward(),
-                '*' | '&' => self.anchor(c == '&')?,
+                ',' => {
+                    *self.slot() = KeySlot::entry();
+                    self.forward();
+                }
+                '-' if is_blank_or_end(self.peek(1)) => {
+                    if self.flow == 0 {
+                        self.add_indent(self.column - 1);
+                    }
+                    *self.slot() = KeySlot::entry();
+                    self.forward();
+                }
+                '?' if self.flow > 0 || is_blank_or_end(self.peek(1)) => {
+                    if self.flow > 0 && !self.slot().entry_start {
+                        return Err(err(
+                            "while parsing a flow collection, expected ',' or the end, but got '?' (PyYAML ends a plain scalar at '?' inside [] and {})",
+                            self.pos(),
+                        ));
+                    }
+                    if self.flow == 0 {
+                        self.add_indent(self.column - 1);
+                    }
+                    *self.slot() = KeySlot {
+                        explicit: true,
+                        ..KeySlot::entry()
+                    };
+                    self.forward();
+                }
+                ':' if self.flow > 0 || is_blank_or_end(self.peek(1)) => {
+                    let (line, at) = (self.line, self.i);
+                    let slot = *self.slot();
+                    let key = slot
+                        .candidate
+                        .filter(|&(l, i, _)| l == line && at - i <= 1024);
+                    let keyed = slot.explicit || key.is_some();
+                    if !keyed {
+                        return Err(err(
+                            "expected <block end>, but found ':' (a ':' with no key before it on its line: PyYAML, unlike YAML 1.2, has no empty keys)",
+                            self.pos(),
+                        ));
+                    }
+                    if let Some((_, _, col)) = key.filter(|_| self.flow == 0) {
+                        self.add_indent(col);
+                    }
+                    *self.slot() = KeySlot {
+                        entry_start: false,
+                        ..KeySlot::entry()
+                    };
+                    self.forward();
+                }
+                '*' | '&' => {
+                    self.node_starts();
+                    self.anchor(c == '&')?;
+                }
                 '!' => {
+                    self.node_starts();
                     while !is_blank_or_end(self.peek(0)) {
                         self.forward();
                     }
                 }
-                '|' | '>' if self.flow == 0 => self.block_scalar()?,
-                '\'' | '"' => self.flow_scalar(c == '"')?,
+                '|' | '>' if self.flow == 0 => {
+                    *self.slot() = KeySlot {
+                        entry_start: false,
+                        ..KeySlot::entry()
+                    };
+                    self.block_scalar()?;
+                }
+                '\'' | '"' => {
+                    self.node_starts();
+                    self.flow_scalar(c == '"')?;
+                }
                 _ => {
                     let starts_plain = !matches!(
                         c,
@@ -206,10 +304,41 @@ impl Scan<'_> {
                             self.pos(),
                         ));
                     }
+                    self.node_starts();
                     self.plain();
                 }
             }
         }
+    }
+
+    /// PyYAML's `self.indent + 1`: one past the column of the innermost open
+    /// block collection (0 at the top, where `self.indent` is -1).
+    fn indent_plus_one(&self) -> usize {
+        self.indents.last().map_or(0, |&i| i + 1)
+    }
+
+    /// PyYAML's `add_indent`: a block collection opens at `col`.
+    fn add_indent(&mut self, col: usize) {
+        if self.indents.last().is_none_or(|&i| i < col) {
+            self.indents.push(col);
+        }
+    }
+
+    /// The key slot of the current flow level.
+    fn slot(&mut self) -> &mut KeySlot {
+        let level = self.keys.len() - 1;
+        &mut self.keys[level]
+    }
+
+    /// A node begins here: it may be a simple key (the first on its entry).
+    fn node_starts(&mut self) {
+        let (line, at, col) = (self.line, self.i, self.column - 1);
+        let slot = self.slot();
+        // A candidate on an earlier line is stale (PyYAML drops it).
+        if slot.candidate.is_none_or(|(l, _, _)| l != line) {
+            slot.candidate = Some((line, at, col));
+        }
+        slot.entry_start = false;
     }
 
     /// Spaces (never tabs), then a comment to the end of the line if one starts.
@@ -229,10 +358,7 @@ impl Scan<'_> {
         loop {
             self.skip_spaces_and_comment();
             match self.peek(0) {
-                Some(c) if is_break(c) => {
-                    self.forward();
-                    self.line_indent = self.leading_spaces();
-                }
+                Some(c) if is_break(c) => self.forward(),
                 _ => return,
             }
         }
@@ -294,8 +420,7 @@ impl Scan<'_> {
                     && self.peek(1) == self.peek(0)
                     && self.peek(2) == self.peek(0)
                     && is_blank_or_end(self.peek(3));
-                if marker || (self.flow == 0 && self.column - 1 <= self.line_indent) {
-                    self.line_indent = self.column - 1;
+                if marker || (self.flow == 0 && self.column - 1 < self.indent_plus_one()) {
                     return;
                 }
             }
@@ -379,7 +504,7 @@ impl Scan<'_> {
     /// PyYAML's `scan_block_scalar`: a header (indicators, then only spaces and a
     /// comment), then lines indented more than the block; tabs allowed inside.
     fn block_scalar(&mut self) -> Result<(), LoadError> {
-        let parent = self.line_indent;
+        let min = self.indent_plus_one().max(1);
         self.forward();
         let mut explicit = None;
         for _ in 0..2 {
@@ -412,9 +537,8 @@ impl Scan<'_> {
                 ));
             }
         }
-        let min = parent + 1;
         let indent = match explicit {
-            Some(n) => parent + n,
+            Some(n) => min + n - 1,
             None => {
                 // PyYAML's scan_block_scalar_indentation: the most spaces on the
                 // empty lines and the first non-empty one, at least `min`.
@@ -449,10 +573,7 @@ impl Scan<'_> {
                         self.forward();
                     }
                 }
-                Some(_) => {
-                    self.line_indent = spaces;
-                    return Ok(());
-                }
+                Some(_) => return Ok(()),
             }
         }
     }
@@ -472,9 +593,22 @@ impl Scan<'_> {
             self.forward();
         }
         let next = self.peek(0);
-        let ok_next = is_blank_or_end(next)
-            || matches!(next, Some('?' | ':' | ',' | ']' | '}' | '%' | '@' | '`'));
-        if name.is_empty() || !ok_next {
+        // PyYAML ends the name at `?:%@` and a backtick too, and reads what
+        // follows as the next token; YAML 1.2 (yaml-rust2) reads them as part
+        // of the name. The two parsers would build different documents (`&a?x
+        // [..]` is a string to one, a list to the other), so such a file is
+        // refused: never read more permissively than Python reads it.
+        if name.is_empty() || matches!(next, Some('?' | ':' | '%' | '@' | '`')) {
+            let found = next.map_or("end of stream".to_string(), show);
+            return Err(err(
+                format!(
+                    "{what} '{name}' is followed by {found} with no space: PyYAML and YAML 1.2 read this differently; put a space after the name"
+                ),
+                self.pos(),
+            ));
+        }
+        let ok_next = is_blank_or_end(next) || matches!(next, Some(',' | ']' | '}'));
+        if !ok_next {
             let found = next.map_or("end of stream".to_string(), |c| {
                 if c == '\t' { "a tab".into() } else { show(c) }
             });
