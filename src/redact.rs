@@ -181,6 +181,9 @@ pub fn redact_for_audit(value: &mut Value) {
 struct Rule {
     re: Regex,
     replacement: &'static str,
+    /// A literal the rule cannot match without (a plain, DFA-fast regex):
+    /// where it is absent the rule's backtracking pattern is not run at all.
+    needs: regex::Regex,
 }
 
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(build_rules);
@@ -199,34 +202,40 @@ fn build_rules() -> Vec<Rule> {
     let status_words = r"(?!(?:not|no|none|null|unset|empty|missing|absent|set|configured|provided|required|ok|yes|true|false|n/?a|was|is|were|are|will|has|have|been|\*\*\*|<[^>]*>)\b)";
     let auth_schemes = "basic|bearer|digest|negotiate|ntlm|token|apikey";
     let not_a_scheme = format!(r"(?!(?:{auth_schemes})\s)");
-    let specs: Vec<(String, &'static str)> = vec![
-        (format!(r"(?i)({token_start}[\w.\-]*(?:auth|credential|credentials))(\s*=\s*)\([^()]*\)"), "${1}${2}(***)"),
+    let words = format!("(?i)(?:{secret_words})");
+    let specs: Vec<(String, &'static str, String)> = vec![
+        (format!(r"(?i)({token_start}[\w.\-]*(?:auth|credential|credentials))(\s*=\s*)\([^()]*\)"), "${1}${2}(***)", "(?i)auth|credential".into()),
         (
             r"(?s)(-----BEGIN (?:[A-Z0-9 ]+ )?PRIVATE KEY-----).*?(-----END (?:[A-Z0-9 ]+ )?PRIVATE KEY-----)".into(),
             "${1}***${2}",
+            "PRIVATE KEY-----".into(),
         ),
-        (r"(?i)\b([a-z][a-z0-9+.\-]{0,63}://[^\s/:]*?):([^\s/]*)@(?=[^\s/@]*(?:[/\s?#]|$))".into(), "${1}:***@"),
-        (r"(?i)\b((?:set-)?cookie)(\s*[:=]\s*)[^\r\n]+".into(), "${1}${2}***"),
+        (r"(?i)\b([a-z][a-z0-9+.\-]{0,63}://[^\s/:]*?):([^\s/]*)@(?=[^\s/@]*(?:[/\s?#]|$))".into(), "${1}:***@", "://".into()),
+        (r"(?i)\b((?:set-)?cookie)(\s*[:=]\s*)[^\r\n]+".into(), "${1}${2}***", "(?i)cookie".into()),
         (
             format!(r#"(?i)\b((?:proxy-)?authorization)(\s*['"]?\s*[:=]\s*['"]?\s*)({auth_schemes})(\s+)[^\s'",;]+"#),
             "${1}${2}${3}${4}***",
+            "(?i)authorization".into(),
         ),
-        (r"(?i)\b(basic|bearer)(\s+)([A-Za-z0-9+/=_.\-]{16,})(?![\w+/=.\-])".into(), "${1}${2}***"),
-        (format!(r"(?i)<({key_prefix})>[^<]*</\1>"), "<${1}>***</${1}>"),
-        (format!(r#"(?i)({key_prefix})(['"]?\s*[:=]\s*)(['"]){not_a_scheme}[^'"\r\n]*\3"#), "${1}${2}${3}***${3}"),
+        (r"(?i)\b(basic|bearer)(\s+)([A-Za-z0-9+/=_.\-]{16,})(?![\w+/=.\-])".into(), "${1}${2}***", "(?i)basic|bearer".into()),
+        (format!(r"(?i)<({key_prefix})>[^<]*</\1>"), "<${1}>***</${1}>", words.clone()),
+        (format!(r#"(?i)({key_prefix})(['"]?\s*[:=]\s*)(['"]){not_a_scheme}[^'"\r\n]*\3"#), "${1}${2}${3}***${3}", words.clone()),
         (
             format!(r#"(?i)((?<![\w\-])\w*-{{1,2}}[\w\-]*(?:{secret_words}))(\s+){status_words}[^\s'",;]+"#),
             "${1}${2}***",
+            words.clone(),
         ),
-        (r#"(?i)(\B-u|--user)(\s+)([^\s'",;:]+):[^\s'",;]+"#.into(), "${1}${2}${3}:***"),
-        (r#"(?i)\b(sshpass\s+-p)(\s*)[^\s'",;]+"#.into(), "${1}${2}***"),
-        (r#"(?i)\b(login\s+\S+\s+password)(\s+)[^\s'",;]+"#.into(), "${1}${2}***"),
-        (format!(r"(?i)({key_prefix})(\s*[:=]\s*){not_a_scheme}{status_words}{value}"), "${1}${2}***"),
-        (r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*".into(), "***"),
+        (r#"(?i)(\B-u|--user)(\s+)([^\s'",;:]+):[^\s'",;]+"#.into(), "${1}${2}${3}:***", "(?i)-u".into()),
+        (r#"(?i)\b(sshpass\s+-p)(\s*)[^\s'",;]+"#.into(), "${1}${2}***", "(?i)sshpass".into()),
+        (r#"(?i)\b(login\s+\S+\s+password)(\s+)[^\s'",;]+"#.into(), "${1}${2}***", "(?i)login".into()),
+        (format!(r"(?i)({key_prefix})(\s*[:=]\s*){not_a_scheme}{status_words}{value}"), "${1}${2}***", words),
+        (r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*".into(), "***", "eyJ".into()),
     ];
     specs
         .into_iter()
-        .map(|(pattern, replacement)| Rule {
+        .map(|(pattern, replacement, needs)| Rule {
+            needs: regex::Regex::new(&needs)
+                .unwrap_or_else(|e| panic!("built-in redaction prefilter {needs:?}: {e}")),
             // No give-up: every pattern is anchored so that it is linear in
             // the text (as in Python, see `token_start`), so the budget only
             // guards against a mistake, scaled far past any real input.
@@ -251,6 +260,9 @@ const UNSCRUBBABLE: &str = "[redacted: text too complex to scrub for credentials
 pub fn redact_text(text: &str) -> Cow<'_, str> {
     let mut current: Cow<'_, str> = Cow::Borrowed(text);
     for rule in RULES.iter() {
+        if !rule.needs.is_match(&current) {
+            continue;
+        }
         match rule.re.try_replacen(&current, 0, rule.replacement) {
             Ok(Cow::Borrowed(_)) => {}
             Ok(Cow::Owned(s)) => current = Cow::Owned(s),
