@@ -1,5 +1,6 @@
 //! Tests of `keymap`.
 use super::*;
+use crate::tui::action::Column;
 
 fn k(code: KeyCode, m: KeyModifiers) -> KeyEvent {
     KeyEvent::new(code, m)
