@@ -57,6 +57,10 @@ pub mod replay;
 pub mod safe_text;
 pub mod sanitize;
 
+/// The rusqlite this crate is built with: its errors are part of our API, and
+/// SQLite links once per binary, so a skill uses this one rather than its own.
+pub use rusqlite;
+
 pub use audit::{Appended, AuditEngine, AuditOptions, Record};
 pub use guard::{Call, Guard, GuardError, Outcome, Tool};
 pub use policy::{CallContext, Decision, PolicyEngine};
