@@ -13,9 +13,28 @@ use vmware_policy::safe_text::{SafeJson, term_safe};
 use super::theme::Theme;
 use crate::tui::state::Detail;
 
+/// Larger fields are shown cut, as text (see [`pretty`]).
+const SHOWN_BYTES: usize = 64 * 1024;
+
 /// JSON text indented for reading, every character terminal-safe; text that is
 /// not JSON is shown as it is, escaped.
 pub fn pretty(text: &str) -> Vec<String> {
+    // A field of megabytes (a foreign writer's 10 MB result) would be parsed,
+    // escaped and laid out again on every frame; its start is what fits on a
+    // screen anyway. The export has the whole of it.
+    if text.len() > SHOWN_BYTES {
+        let mut cut = SHOWN_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        return vec![
+            format!(
+                "({} bytes, too large to lay out: the first {cut} are shown, as text; `vmware-audit export` has all of it)",
+                text.len()
+            ),
+            term_safe(&text[..cut]).into_owned(),
+        ];
+    }
     let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
         return vec![format!("(not JSON) {}", term_safe(text))];
     };

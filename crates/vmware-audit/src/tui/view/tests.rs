@@ -323,3 +323,21 @@ fn no_color_draws_no_colour() {
         assert_eq!(cell.bg, ratatui::style::Color::Reset);
     }
 }
+
+#[test]
+fn a_huge_field_is_shown_cut_not_laid_out_every_frame() {
+    let huge = format!("\"{}\u{1b}[2J\"", "x".repeat(10 << 20));
+    let lines = super::detail::pretty(&huge);
+    assert_eq!(lines.len(), 2, "a note and the start");
+    assert!(
+        lines[0].contains(&format!("{} bytes", huge.len())) && lines[0].contains("export"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].len() <= 64 * 1024 + 16 && !lines[1].contains('\u{1b}'));
+    // Below the limit, JSON is still laid out.
+    assert_eq!(
+        super::detail::pretty("{\"a\": 1}"),
+        vec!["{", "  \"a\": 1", "}"]
+    );
+}
