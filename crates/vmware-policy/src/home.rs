@@ -18,23 +18,21 @@ use std::path::{Path, PathBuf};
 /// ([`crate::policy::PolicyEngine::from_home`] denies every call) and never
 /// create a directory named `~name`.
 pub fn try_ops_home() -> Result<PathBuf, String> {
-    let raw = std::env::var_os("OPS_HOME")
+    expanduser(&unexpanded_home())
+}
+
+/// `$OPS_HOME` when set and non-empty, else `~/.vmware`, before expansion.
+fn unexpanded_home() -> PathBuf {
+    std::env::var_os("OPS_HOME")
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "~/.vmware".into());
-    expanduser(Path::new(&raw))
+        .map_or_else(|| PathBuf::from("~/.vmware"), PathBuf::from)
 }
 
 /// [`try_ops_home`], or where it would be if `~` could be resolved; for
 /// messages and defaults of the operator's commands, which report a missing
 /// file at that path rather than creating it.
 pub fn ops_home() -> PathBuf {
-    try_ops_home().unwrap_or_else(|_| {
-        PathBuf::from(
-            std::env::var_os("OPS_HOME")
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| "~/.vmware".into()),
-        )
-    })
+    try_ops_home().unwrap_or_else(|_| unexpanded_home())
 }
 
 /// `<home>/audit.db`.
@@ -172,6 +170,19 @@ pub fn is_ops_home(dir: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     }
+}
+
+/// Create a new file `0600` with O_EXCL: if anything is already at `path`,
+/// a link someone planted at a predictable name included, nothing is opened.
+pub fn create_exclusive(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
 }
 
 /// Set a Unix permission mode; a no-op elsewhere.

@@ -187,14 +187,7 @@ fn snapshot(c: &Connection, partial: &Path) -> Result<(), String> {
     // Exclusively (O_EXCL never follows a link): a link planted at this
     // predictable name in a shared directory must not send the copy elsewhere.
     // Any earlier partial file was finished or dropped under the same lock.
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(partial)
+    crate::home::create_exclusive(partial)
         .map_err(|e| format!("rotation: cannot create {}: {e}", partial.display()))?;
     let target = partial.to_string_lossy().into_owned();
     let copied = c

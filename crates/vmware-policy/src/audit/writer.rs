@@ -112,7 +112,7 @@ struct Inner {
     rotate_after: Mutex<Option<Instant>>,
     /// Why there is nowhere to write (the home cannot be resolved): every row
     /// is lost with this reason rather than written somewhere unexpected.
-    unusable: Mutex<Option<String>>,
+    unusable: Option<String>,
 }
 
 /// How long a failed rotation waits before it is tried again.
@@ -199,7 +199,7 @@ impl AuditEngine {
                 conn: Mutex::new(None),
                 lost: AtomicU64::new(0),
                 rotate_after: Mutex::new(None),
-                unusable: Mutex::new(unusable),
+                unusable,
             }),
         };
         // Initialise eagerly so the first call pays nothing; failures retry on write.
@@ -265,8 +265,8 @@ impl Inner {
         {
             retire(slot, &self.path);
         }
-        if let Some(why) = lock(&self.unusable).clone() {
-            return Err(why);
+        if let Some(why) = &self.unusable {
+            return Err(why.clone());
         }
         if slot.is_none() {
             // Never in the middle of another process's rotation. (No lock when

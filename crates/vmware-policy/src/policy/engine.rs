@@ -90,13 +90,7 @@ impl PolicyEngine {
             Err(why) => {
                 let path = crate::home::rules_path();
                 let set = RuleSet::unreadable(&path, &format!("{why}."), Source::UserUnreadable);
-                PolicyEngine {
-                    shared: Arc::new(Shared {
-                        path,
-                        current: ArcSwap::from_pointee(set),
-                    }),
-                    _watcher: None,
-                }
+                PolicyEngine::fixed(path, set)
             }
         }
     }
@@ -116,6 +110,11 @@ impl PolicyEngine {
     pub fn from_text(text: &str, path: impl Into<PathBuf>) -> PolicyEngine {
         let path = path.into();
         let set = RuleSet::from_bytes(text.as_bytes(), &path, Source::User);
+        PolicyEngine::fixed(path, set)
+    }
+
+    /// An engine holding `set` for good: no watcher, no reload from a file.
+    fn fixed(path: PathBuf, set: RuleSet) -> PolicyEngine {
         PolicyEngine {
             shared: Arc::new(Shared {
                 path,

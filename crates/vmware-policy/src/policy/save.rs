@@ -157,14 +157,7 @@ fn resolve_target(path: &Path) -> Result<PathBuf, String> {
 /// Copy `from` into a new file `to` created with O_EXCL (0600): if anything is
 /// already at `to`, a planted link included, nothing is written.
 fn copy_exclusive(from: &Path, to: &Path) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut out = opts.open(to)?;
+    let mut out = crate::home::create_exclusive(to)?;
     let mut input = std::fs::File::open(from)?;
     std::io::copy(&mut input, &mut out)?;
     out.sync_all()

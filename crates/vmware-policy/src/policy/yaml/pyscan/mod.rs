@@ -39,9 +39,11 @@ fn printable(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
 }
 
-/// Name a character as PyYAML's messages do.
+/// Name a character as PyYAML's messages do (a tab by name: the usual culprit).
 fn show(c: char) -> String {
-    if c.is_ascii_graphic() {
+    if c == '\t' {
+        "a tab".into()
+    } else if c.is_ascii_graphic() {
         format!("'{c}'")
     } else {
         format!("U+{:04X}", c as u32)
@@ -290,11 +292,7 @@ impl Scan<'_> {
                     ) || (matches!(c, '-' | '?' | ':')
                         && !is_blank_or_end(self.peek(1)));
                     if !starts_plain {
-                        let what = if c == '\t' {
-                            "a tab".to_string()
-                        } else {
-                            show(c)
-                        };
+                        let what = show(c);
                         let hint = if c == '\t' {
                             " (PyYAML reads YAML 1.1: indent and separate with spaces, never tabs)"
                         } else {

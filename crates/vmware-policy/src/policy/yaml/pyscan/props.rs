@@ -41,9 +41,7 @@ impl Scan<'_> {
         }
         let ok_next = is_blank_or_end(next) || matches!(next, Some(',' | ']' | '}'));
         if name.is_empty() || !ok_next {
-            let found = next.map_or("end of stream".to_string(), |c| {
-                if c == '\t' { "a tab".into() } else { show(c) }
-            });
+            let found = next.map_or("end of stream".to_string(), show);
             return Err(err(
                 format!(
                     "while scanning {what}, expected alphabetic or numeric character, but found {found} (PyYAML allows only letters, digits, '-' and '_' in anchor names)"
@@ -121,7 +119,7 @@ impl Scan<'_> {
             Some(c) => Err(err(
                 format!(
                     "while scanning a directive, expected a comment or a line break, but found {}",
-                    if c == '\t' { "a tab".into() } else { show(c) }
+                    show(c)
                 ),
                 self.pos(),
             )),

@@ -164,7 +164,7 @@ impl Scan<'_> {
                 return Err(err(
                     format!(
                         "while scanning a block scalar, expected a comment or a line break, but found {}",
-                        if c == '\t' { "a tab".into() } else { show(c) }
+                        show(c)
                     ),
                     self.pos(),
                 ));
