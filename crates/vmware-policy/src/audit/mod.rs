@@ -1,12 +1,15 @@
 //! The audit log: many writers, many readers, one SQLite file shared with the
 //! Python family.
 
+mod commit;
 pub mod conn;
 pub mod filter;
 pub mod format;
 pub mod generate;
 pub mod history;
 pub mod query;
+pub mod receipt;
+pub mod record;
 pub mod rotate;
 pub mod schema;
 pub mod stats;
@@ -19,5 +22,6 @@ pub use filter::Filter;
 pub use format::{python_json, python_ts};
 pub use history::History;
 pub use query::{AuditRow, Field, Order, ReadError, Reader};
+pub use receipt::Receipt;
 pub use stats::{Bucket, Stats};
-pub use writer::{Appended, AuditEngine, AuditOptions, Record};
+pub use writer::{Appended, AuditEngine, AuditOptions, Flush, Record};
