@@ -200,7 +200,7 @@ fn main() {
             match &outcome.result {
                 Ok(v) => println!("allowed ({}) -> {v}", outcome.decision.rule),
                 Err(GuardError::Denied(d)) => println!("denied ({}): {}", d.rule, d.reason),
-                Err(GuardError::Failed(e)) => println!("error: {e}"),
+                Err(e) => println!("error: {e}"),
             }
             let _ = std::io::stdout().flush();
         }

@@ -62,6 +62,8 @@ pub mod sanitize;
 pub use rusqlite;
 
 pub use audit::{Appended, AuditEngine, AuditOptions, Record};
-pub use guard::{Call, Guard, GuardError, Outcome, Tool};
+pub use guard::{
+    Call, Completion, Guard, GuardError, OnCancel, OnPanic, Outcome, PendingCall, RunOptions, Tool,
+};
 pub use policy::{CallContext, Decision, PolicyEngine};
 pub use sanitize::sanitize;

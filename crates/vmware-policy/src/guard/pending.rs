@@ -1,0 +1,288 @@
+//! A call between its policy check and its row: [`Guard::begin`] decides and
+//! starts the clock, [`PendingCall::finish`] records the outcome. Any framework
+//! can wrap a call this way; a `PendingCall` dropped unfinished (its task
+//! cancelled, its client gone) still leaves a row, `interrupted`.
+
+use std::fmt::Display;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::status::{final_status, returned_failure, surface_for_row};
+use super::{Call, Guard, Tool};
+use crate::audit::{Receipt, Record, python_json};
+use crate::identity;
+use crate::policy::{CallContext, Decision};
+use crate::redact;
+use crate::sanitize::sanitize;
+
+/// How a call ended, as the guard records it.
+#[derive(Debug, Clone)]
+pub enum Completion {
+    /// The tool returned this value (JSON). `ok`, or `error` when it is the
+    /// family's failure envelope (`{"error": ...}`, `{"outcome": "failed"}`).
+    Returned(Value),
+    /// The tool failed with this message.
+    Failed(String),
+    /// The call was stopped before it finished, for this reason
+    /// (`cancelled by the client`, ...).
+    Interrupted(String),
+    /// The tool panicked with this message.
+    Panicked(String),
+}
+
+/// What [`PendingCall::finish`] recorded.
+#[derive(Debug)]
+pub struct Finished {
+    /// The status of the row (`ok`, `error`, `dry_run`, `interrupted`, `*_bypassed`).
+    pub status: String,
+    /// The row's receipt (`None` when auditing is off): await it, or drop it
+    /// and the row is written all the same.
+    pub receipt: Option<Receipt>,
+}
+
+/// An allowed call whose outcome is not yet recorded.
+pub struct PendingCall {
+    guard: Guard,
+    tool: Tool,
+    call: Call,
+    decision: Decision,
+    start: Instant,
+    done: bool,
+}
+
+impl Guard {
+    /// Check policy and start the call. A denial is recorded (the row is
+    /// handed to the writer; [`Guard::flush`] or the engine's drop makes it
+    /// durable) and returned; an allowed call comes back as a [`PendingCall`].
+    pub fn begin(&self, tool: &Tool, call: Call) -> Result<PendingCall, Decision> {
+        self.start(tool, call).map_err(|(decision, _)| decision)
+    }
+
+    /// [`Guard::begin`], with the denial row's receipt.
+    pub(crate) fn start(
+        &self,
+        tool: &Tool,
+        mut call: Call,
+    ) -> Result<PendingCall, (Decision, Option<Receipt>)> {
+        let start = Instant::now();
+        if call.env.is_empty()
+            && let Some(resolve) = &self.resolver
+        {
+            call.env = resolve_env(resolve.as_ref(), &call.params);
+        }
+        let aliases: Vec<&str> = tool.aliases.iter().map(String::as_str).collect();
+        let ctx = CallContext {
+            env: &call.env,
+            risk_level: &tool.risk_level,
+            aliases: &aliases,
+            client: call.client.as_deref(),
+            role: call.role.as_deref(),
+            at: None,
+        };
+        let decision = self.policy.check(&tool.name, &ctx);
+        if !decision.allowed {
+            let result = json!({"error": decision.reason, "rule": decision.rule});
+            let receipt = self.submit_row(tool, &call, "denied", &result, start);
+            return Err((decision, receipt));
+        }
+        Ok(PendingCall {
+            guard: self.clone(),
+            tool: tool.clone(),
+            call,
+            decision,
+            start,
+            done: false,
+        })
+    }
+
+    /// Build the row (redacted) and hand it to the writer.
+    fn submit_row(
+        &self,
+        tool: &Tool,
+        call: &Call,
+        status: &str,
+        result: &Value,
+        start: Instant,
+    ) -> Option<Receipt> {
+        let audit = self.audit.as_ref()?;
+        Some(audit.submit(self.row(tool, call, status, result, start)))
+    }
+
+    fn row(
+        &self,
+        tool: &Tool,
+        call: &Call,
+        status: &str,
+        result: &Value,
+        start: Instant,
+    ) -> Record {
+        let mut params = match &call.params {
+            Value::Null => Value::Object(Map::new()),
+            p => p.clone(),
+        };
+        redact::redact_declared(&mut params, &tool.sensitive_params);
+        redact::redact_for_audit(&mut params);
+        let mut result = result.clone();
+        redact::redact_for_audit(&mut result);
+        let local = call.client.is_none();
+        let from_env = |given: &str, key: &str| {
+            if !given.is_empty() || !local {
+                given.to_string()
+            } else {
+                std::env::var(key).unwrap_or_default()
+            }
+        };
+        let agent = match (identity::detect_agent(), &call.agent) {
+            ("unknown", Some(named)) if !named.trim().is_empty() => sanitize(named, 64),
+            (detected, _) => detected.to_string(),
+        };
+        Record {
+            ts: None,
+            skill: tool.skill.clone(),
+            tool: tool.name.clone(),
+            params: python_json(&params),
+            result: python_json(&result),
+            status: status.into(),
+            duration_ms: start.elapsed().as_millis().min(i64::MAX as u128) as i64,
+            agent,
+            workflow_id: call.workflow_id.clone(),
+            user: call
+                .client
+                .as_ref()
+                .map_or_else(|| self.user.to_string(), |c| format!("token:{c}")),
+            risk_level: tool.risk_level.clone(),
+            rationale: from_env(&call.rationale, "VMWARE_AUDIT_RATIONALE"),
+            approved_by: from_env(&call.approved_by, "VMWARE_AUDIT_APPROVED_BY"),
+            risk_tier: String::new(),
+            surface: surface_for_row(&call.surface),
+            correlation_id: call
+                .correlation_id
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+                .take(128)
+                .collect(),
+            role: call.role.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The environment the target declares: the target is the `target` argument,
+/// else `env`, else `""` (the resolver knows what an omitted target means).
+fn resolve_env(resolve: &super::EnvironmentResolver, params: &Value) -> String {
+    let target = match params.get("target").or_else(|| params.get("env")) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| resolve(&target)))
+        .ok()
+        .flatten()
+        .map(|e| e.trim().to_string())
+        .unwrap_or_default()
+}
+
+impl PendingCall {
+    /// The decision that let the call run (`default_allow`, `policy_disabled`, ...).
+    pub fn decision(&self) -> &Decision {
+        &self.decision
+    }
+
+    /// The call as the guard sees it (its environment resolved).
+    pub fn call(&self) -> &Call {
+        &self.call
+    }
+
+    /// How long the call has run so far.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.start.elapsed()
+    }
+
+    /// Record the tool's result: `Ok` as its value, `Err` as its message.
+    pub fn finish<T: Serialize, E: Display>(self, result: &Result<T, E>) -> Finished {
+        let completion = match result {
+            Ok(v) => Completion::Returned(
+                serde_json::to_value(v).unwrap_or_else(|e| json!({ "_raw": e.to_string() })),
+            ),
+            Err(e) => Completion::Failed(e.to_string()),
+        };
+        self.complete(completion)
+    }
+
+    /// Record any ending, interrupted and panicked included.
+    pub fn complete(mut self, completion: Completion) -> Finished {
+        self.done = true;
+        let bypassed = self.decision.rule == "policy_disabled";
+        let scrub = |text: &str| sanitize(&redact::redact_text(text), 500);
+        let (status, row) = match completion {
+            Completion::Returned(real) => {
+                let previewed = real.get("action").and_then(Value::as_str) == Some("preview");
+                let status = if returned_failure(&real) {
+                    "error"
+                } else {
+                    "ok"
+                };
+                let row = if self.tool.sensitive_result {
+                    Value::String(redact::REDACTED_DECLARED.into())
+                } else {
+                    real
+                };
+                (
+                    final_status(status, bypassed, previewed, &self.call.params),
+                    row,
+                )
+            }
+            Completion::Failed(msg) => (
+                final_status("error", bypassed, false, &self.call.params),
+                json!({"error": scrub(&msg)}),
+            ),
+            Completion::Panicked(msg) => (
+                final_status("error", bypassed, false, &self.call.params),
+                json!({"error": scrub(&format!("panic: {msg}"))}),
+            ),
+            Completion::Interrupted(why) => (
+                final_status("interrupted", bypassed, false, &self.call.params),
+                json!({"error": scrub(&format!("call interrupted ({why})"))}),
+            ),
+        };
+        let receipt = self
+            .guard
+            .submit_row(&self.tool, &self.call, &status, &row, self.start);
+        Finished { status, receipt }
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let bypassed = self.decision.rule == "policy_disabled";
+        let status = final_status("interrupted", bypassed, false, &self.call.params);
+        let row = json!({"error": "call interrupted (dropped before it finished)"});
+        // The row goes to the writer thread; nothing here waits for it.
+        let _ = self
+            .guard
+            .submit_row(&self.tool, &self.call, &status, &row, self.start);
+    }
+}
+
+impl std::fmt::Debug for PendingCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCall")
+            .field("tool", &self.tool.name)
+            .field("decision", &self.decision)
+            .field("elapsed", &self.start.elapsed())
+            .finish()
+    }
+}
+
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with no message".into())
+}
