@@ -51,6 +51,8 @@ pub mod audit;
 pub mod guard;
 pub mod home;
 pub mod identity;
+#[cfg(feature = "rmcp")]
+pub mod mcp;
 pub mod policy;
 pub mod redact;
 pub mod replay;

@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 
 /// The pinned Python package the contract is written against.
 pub const PY_PACKAGE: &str = "vmware-policy==1.24.3";
+/// The Python MCP SDK, a real MCP host's client library nobody here wrote.
+pub const PY_MCP: &str = "mcp==2.3.0";
 
 /// A fresh home with `rules.yaml` and `audit.db` paths.
 pub struct Home {
@@ -47,7 +49,17 @@ fn target_dir() -> PathBuf {
 
 /// The example skill binary (cargo builds examples for `cargo test`).
 pub fn skill_bin() -> PathBuf {
-    let p = target_dir().join("examples").join("skill");
+    example_bin("skill")
+}
+
+/// The example MCP skill (built by `cargo test`: this crate's tests enable the
+/// library's `rmcp` feature).
+pub fn mcp_skill_bin() -> PathBuf {
+    example_bin("mcp_skill")
+}
+
+fn example_bin(name: &str) -> PathBuf {
+    let p = target_dir().join("examples").join(name);
     assert!(
         p.exists(),
         "example skill not built at {} (run `cargo test`, which builds examples)",
@@ -96,6 +108,7 @@ pub fn python() -> PathBuf {
             .expect("venv lock");
         flock(&lock);
         let ready = venv.join(".ready");
+        let wanted = format!("{PY_PACKAGE} {PY_MCP}");
         if !ready.exists() {
             let _ = std::fs::remove_dir_all(&venv);
             let ok = Command::new("python3")
@@ -106,6 +119,8 @@ pub fn python() -> PathBuf {
                 matches!(ok, Ok(s) if s.success()),
                 "python3 -m venv failed: is python3 (with venv) installed? {ok:?}"
             );
+        }
+        if std::fs::read_to_string(&ready).ok().as_deref() != Some(wanted.as_str()) {
             let out = Command::new(&py)
                 .args([
                     "-m",
@@ -114,15 +129,16 @@ pub fn python() -> PathBuf {
                     "--quiet",
                     "--disable-pip-version-check",
                     PY_PACKAGE,
+                    PY_MCP,
                 ])
                 .output()
                 .expect("pip");
             assert!(
                 out.status.success(),
-                "pip install {PY_PACKAGE} failed:\n{}",
+                "pip install {wanted} failed:\n{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            std::fs::write(&ready, PY_PACKAGE).unwrap();
+            std::fs::write(&ready, &wanted).unwrap();
         }
         py
     })

@@ -10,7 +10,7 @@
 //! the caller the real value. A row that cannot be written never fails the call.
 
 mod pending;
-mod run_async;
+pub(crate) mod run_async;
 mod status;
 mod tool;
 
@@ -24,6 +24,7 @@ use crate::identity;
 use crate::policy::{Decision, PolicyEngine};
 use crate::redact;
 
+pub(crate) use pending::panic_message;
 pub use pending::{Completion, Finished, PendingCall};
 pub use run_async::{OnCancel, OnPanic, RunOptions};
 pub use tool::{Call, Tool};

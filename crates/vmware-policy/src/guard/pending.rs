@@ -97,6 +97,13 @@ impl Guard {
         })
     }
 
+    /// Record a refusal decided outside policy (an MCP call naming an
+    /// undeclared tool): a `denied` row with the decision's rule.
+    pub(crate) fn refuse(&self, tool: &Tool, call: &Call, decision: &Decision) -> Option<Receipt> {
+        let result = json!({"error": decision.reason, "rule": decision.rule});
+        self.submit_row(tool, call, "denied", &result, Instant::now())
+    }
+
     /// Build the row (redacted) and hand it to the writer.
     fn submit_row(
         &self,

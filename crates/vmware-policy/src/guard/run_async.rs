@@ -81,10 +81,39 @@ impl<C> RunOptions<C> {
     }
 }
 
-enum Ran<R> {
+/// How a guarded future ended.
+pub(crate) enum Ran<R> {
     Done(R),
     Cancelled,
     Panicked(Box<dyn std::any::Any + Send>),
+}
+
+/// Poll the tool (a panic caught at each poll) and the cancellation signal
+/// together. With [`OnCancel::Finish`] the signal is noted and the tool runs
+/// on. The tool's future is dropped before this returns.
+pub(crate) async fn drive<R>(
+    fut: impl Future<Output = R>,
+    cancel: impl Future<Output = ()>,
+    on_cancel: OnCancel,
+) -> Ran<R> {
+    let mut fut = pin!(fut);
+    let mut cancel = pin!(cancel);
+    let mut cancelled = false;
+    std::future::poll_fn(|cx| {
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(r)) => return Poll::Ready(Ran::Done(r)),
+            Err(panic) => return Poll::Ready(Ran::Panicked(panic)),
+            Ok(Poll::Pending) => {}
+        }
+        if !cancelled && cancel.as_mut().poll(cx).is_ready() {
+            cancelled = true;
+            if on_cancel == OnCancel::Interrupt {
+                return Poll::Ready(Ran::Cancelled);
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 impl Guard {
@@ -137,27 +166,7 @@ impl Guard {
             }
         };
         let decision = pending.decision().clone();
-        let ran = {
-            let mut fut = pin!(fut);
-            let mut cancel = pin!(opts.cancel);
-            let mut cancelled = false;
-            std::future::poll_fn(|cx| {
-                match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-                    Ok(Poll::Ready(r)) => return Poll::Ready(Ran::Done(r)),
-                    Err(panic) => return Poll::Ready(Ran::Panicked(panic)),
-                    Ok(Poll::Pending) => {}
-                }
-                if !cancelled && cancel.as_mut().poll(cx).is_ready() {
-                    cancelled = true;
-                    if opts.on_cancel == OnCancel::Interrupt {
-                        return Poll::Ready(Ran::Cancelled);
-                    }
-                }
-                Poll::Pending
-            })
-            .await
-            // The tool's future is dropped here, before its row is written.
-        };
+        let ran = drive(fut, opts.cancel, opts.on_cancel).await;
         let (done, result) = match ran {
             Ran::Done(result) => (pending.finish(&result), result.map_err(GuardError::Failed)),
             Ran::Cancelled => {
