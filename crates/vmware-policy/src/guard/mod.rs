@@ -9,7 +9,7 @@
 //! Auditing never changes what the tool returns: the row gets a redacted copy,
 //! the caller the real value. A row that cannot be written never fails the call.
 
-mod pending;
+pub(crate) mod pending;
 pub(crate) mod run_async;
 mod status;
 mod tool;
@@ -24,7 +24,6 @@ use crate::identity;
 use crate::policy::{Decision, PolicyEngine};
 use crate::redact;
 
-pub(crate) use pending::panic_message;
 pub use pending::{Completion, Finished, PendingCall};
 pub use run_async::{OnCancel, OnPanic, RunOptions};
 pub use tool::{Call, Tool};

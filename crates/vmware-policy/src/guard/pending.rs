@@ -99,6 +99,7 @@ impl Guard {
 
     /// Record a refusal decided outside policy (an MCP call naming an
     /// undeclared tool): a `denied` row with the decision's rule.
+    #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
     pub(crate) fn refuse(&self, tool: &Tool, call: &Call, decision: &Decision) -> Option<Receipt> {
         let result = json!({"error": decision.reason, "rule": decision.rule});
         self.submit_row(tool, call, "denied", &result, Instant::now())

@@ -26,8 +26,9 @@ use serde_json::{Value, json};
 pub use context::{completion_of, trace_id};
 pub use in_flight::InFlight;
 
+use crate::guard::pending::panic_message;
 use crate::guard::run_async::{Ran, drive};
-use crate::guard::{Call, Completion, Guard, OnCancel, Tool, panic_message};
+use crate::guard::{Call, Completion, Guard, OnCancel, Tool};
 use crate::policy::Decision;
 
 /// One tool as the guard knows it.
