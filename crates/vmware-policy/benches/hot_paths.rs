@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rusqlite::Connection;
 use serde_json::json;
-use vmware_policy::audit::schema;
 use vmware_policy::{AuditEngine, Call, CallContext, Guard, PolicyEngine, Tool};
 
 /// 100 deny rules of the shapes operators write, none matching the probe call.
@@ -78,41 +76,8 @@ fn guarded_no_audit(c: &mut Criterion) {
     });
 }
 
-fn raw_commit(conn: &Connection) {
-    conn.execute(
-        schema::INSERT,
-        rusqlite::params![
-            "2026-11-21T20:18:00.123456+00:00",
-            "nsx_security",
-            "list_dfw_policies",
-            "{\"limit\": 10}",
-            "1",
-            "ok",
-            0,
-            "unknown",
-            "",
-            "root",
-            "low",
-            "",
-            "",
-            "",
-            "",
-            "",
-            ""
-        ],
-    )
-    .unwrap();
-}
-
-fn open_raw(path: &std::path::Path) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
-        .unwrap();
-    conn.execute_batch("PRAGMA synchronous=FULL").unwrap();
-    conn.execute_batch(schema::CREATE_TABLE).unwrap();
-    conn
-}
+mod common;
+use common::{open_raw, raw_commit};
 
 fn durable(c: &mut Criterion) {
     let mut g = c.benchmark_group("durable");

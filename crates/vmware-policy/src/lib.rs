@@ -46,6 +46,31 @@
 //! assert_eq!(rows[1].status, "denied");
 //! assert!(rows[0].params.contains(r#""password": "***""#));
 //! ```
+//!
+//! An async tool (any runtime) awaits its row instead of blocking a thread,
+//! and says what a cancellation does to it:
+//!
+//! ```
+//! # use vmware_policy::{AuditEngine, Call, Guard, GuardError, OnCancel, PolicyEngine, RunOptions, Tool};
+//! # let home = tempfile::tempdir().unwrap();
+//! # let guard = Guard::new(PolicyEngine::new(home.path().join("rules.yaml")), AuditEngine::new(home.path().join("audit.db")));
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let list = Tool::new("nsx_security", "list_dfw_policies");
+//! let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+//! let opts = RunOptions::new()
+//!     .cancel_on(async { let _ = cancelled.await; })
+//!     .on_cancel(OnCancel::Interrupt); // a read: stop at once
+//! drop(cancel); // the client gave up
+//! let out = guard
+//!     .run_async_with(&list, Call::new(serde_json::json!({})), opts, async {
+//!         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+//!         Ok::<_, String>("policies")
+//!     })
+//!     .await;
+//! assert!(matches!(out.result, Err(GuardError::Interrupted { .. })));
+//! assert_eq!(out.status, "interrupted"); // and the row is durable already
+//! # });
+//! ```
 
 pub mod audit;
 pub mod guard;

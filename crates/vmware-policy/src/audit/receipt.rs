@@ -10,6 +10,11 @@ use std::task::{Context, Poll, Waker};
 
 use super::writer::Appended;
 
+/// How long a sync caller looks for its commit before sleeping: a durable
+/// commit takes a few hundred microseconds, and waking a sleeping thread on a
+/// virtual machine costs tens of them. It yields while it looks.
+const WAIT_SPIN: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// The writer's side of a receipt: set once.
 #[derive(Default)]
 pub(crate) struct Slot {
@@ -75,6 +80,15 @@ impl Receipt {
             ReceiptInner::Ready(a) => a,
             ReceiptInner::Taken => Appended::Lost,
             ReceiptInner::Pending(slot) => {
+                // A commit takes tens to hundreds of microseconds: look for
+                // it briefly before sleeping (a wake-up costs about as much).
+                let until = std::time::Instant::now() + WAIT_SPIN;
+                while std::time::Instant::now() < until {
+                    if let Some(a) = lock(&slot.state).done {
+                        return a;
+                    }
+                    std::thread::yield_now();
+                }
                 let mut s = lock(&slot.state);
                 loop {
                     if let Some(a) = s.done {
