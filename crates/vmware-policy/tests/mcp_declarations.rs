@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolRequestParams, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ContentBlock, ServerCapabilities, ServerConfig,
+};
 use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 use vmware_policy::audit::Reader;
 use vmware_policy::mcp::{Declare, GuardedServer, Undeclared};
@@ -30,6 +32,13 @@ impl Two {
     async fn delete_segment(&self) -> String {
         self.ran.fetch_add(1, Ordering::SeqCst);
         "deleted".into()
+    }
+    #[tool(description = "a read whose backend fails")]
+    async fn get_segment(&self) -> Result<CallToolResult, rmcp::ErrorData> {
+        self.ran.fetch_add(1, Ordering::SeqCst);
+        Ok(CallToolResult::error(vec![ContentBlock::text(
+            "NSX answered 503 for segment web (token=abc123secret)",
+        )]))
     }
 }
 
@@ -58,7 +67,10 @@ fn guard(dir: &std::path::Path) -> Guard {
 #[test]
 fn a_routed_tool_with_no_declaration_stops_the_start() {
     let dir = tempfile::tempdir().unwrap();
-    let declared = [Declare::new(Tool::new("nsx", "list_segments"))];
+    let declared = [
+        Declare::new(Tool::new("nsx", "list_segments")),
+        Declare::new(Tool::new("nsx", "get_segment")),
+    ];
     let err = match GuardedServer::new(
         guard(dir.path()),
         two(),
@@ -79,7 +91,10 @@ async fn a_call_to_an_undeclared_tool_is_refused_and_recorded() {
     let ran = inner.ran.clone();
     // The router below is given no tools to check, as a server whose routes
     // are built at run time might be: the call itself must still fail closed.
-    let declared = [Declare::new(Tool::new("nsx", "list_segments"))];
+    let declared = [
+        Declare::new(Tool::new("nsx", "list_segments")),
+        Declare::new(Tool::new("nsx", "get_segment")),
+    ];
     let server = GuardedServer::new(guard(dir.path()), inner, Vec::new(), declared).unwrap();
     let (server_end, client_end) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
@@ -101,7 +116,16 @@ async fn a_call_to_an_undeclared_tool_is_refused_and_recorded() {
         .await
         .unwrap();
     assert_ne!(allowed.is_error, Some(true));
-    assert_eq!(ran.load(Ordering::SeqCst), 1, "only the declared tool ran");
+    let failed = client
+        .call_tool(CallToolRequestParams::new("get_segment"))
+        .await
+        .unwrap();
+    assert_eq!(
+        failed.is_error,
+        Some(true),
+        "the tool's own error reaches the client"
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 2, "only the declared tools ran");
     client.cancel().await.unwrap();
 
     let mut rows = Reader::open(&dir.path().join("audit.db"))
@@ -109,7 +133,7 @@ async fn a_call_to_an_undeclared_tool_is_refused_and_recorded() {
         .latest(10)
         .unwrap();
     rows.reverse();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     assert_eq!(
         (rows[0].tool.as_str(), rows[0].status.as_str()),
         ("delete_segment", "denied")

@@ -26,7 +26,7 @@ pub enum Completion {
     /// The tool failed with this message.
     Failed(String),
     /// The call was stopped before it finished, for this reason
-    /// (`cancelled by the client`, ...).
+    /// (`cancelled`, ...).
     Interrupted(String),
     /// The tool panicked with this message.
     Panicked(String),

@@ -186,8 +186,12 @@ impl<S: Service<RoleServer>> GuardedServer<S> {
             ),
             Ran::Done(Err(e)) => (Completion::Failed(e.message.to_string()), Err(e)),
             // rmcp sends nothing for a cancelled request; this answer is dropped.
+            // The token fires for the client's notifications/cancelled and for
+            // the server stopping (stdin closed, SIGTERM) alike.
             Ran::Cancelled => (
-                Completion::Interrupted("cancelled by the client".into()),
+                Completion::Interrupted(
+                    "cancelled: the client gave up or the server is stopping".into(),
+                ),
                 Err(McpError::internal_error(
                     "call cancelled by the client",
                     None,
