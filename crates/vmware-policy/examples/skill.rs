@@ -11,7 +11,9 @@
 //! (`true`/`false`/numbers are typed). Rules and audit log come from
 //! `$OPS_HOME` (default `~/.vmware`).
 //!
-//! Extra flags, for tests: `--repeat N` makes N calls; `--committed FILE`
+//! Extra flags, for tests: `--repeat N` makes N calls in this one process (so
+//! the runaway breaker sees them: the 26th identical call within 120 s is
+//! refused, `budget_exceeded`; set `VMWARE_RUNAWAY_MAX=0` to generate load); `--committed FILE`
 //! appends the id of every row the audit log reported committed, one per line,
 //! after `append` returned; `--interval-ms N` waits between calls; `--seq` adds
 //! `seq=<i>` to each call's parameters; `--rotate-bytes N` rotates the audit log

@@ -58,7 +58,7 @@ pub fn mcp_skill_bin() -> PathBuf {
     example_bin("mcp_skill")
 }
 
-fn example_bin(name: &str) -> PathBuf {
+pub fn example_bin(name: &str) -> PathBuf {
     let p = target_dir().join("examples").join(name);
     assert!(
         p.exists(),
@@ -75,9 +75,13 @@ pub fn skill(home: &Path, args: &[&str]) -> Output {
 
 pub fn skill_cmd(home: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(skill_bin());
+    // These processes generate load (hundreds of identical calls): the
+    // runaway breaker is off for them; tests of the breaker set it explicitly.
     c.args(args)
         .env("OPS_HOME", home)
-        .env_remove("VMWARE_POLICY_DISABLED");
+        .env_remove("VMWARE_POLICY_DISABLED")
+        .env("VMWARE_RUNAWAY_MAX", "0")
+        .env_remove("OPS_RUNAWAY_MAX");
     for k in [
         "CLAUDE_SESSION_ID",
         "CLAUDE_CODE",

@@ -9,6 +9,7 @@
 //! Auditing never changes what the tool returns: the row gets a redacted copy,
 //! the caller the real value. A row that cannot be written never fails the call.
 
+pub mod budget;
 pub(crate) mod pending;
 pub(crate) mod run_async;
 mod status;
@@ -37,7 +38,8 @@ pub type EnvironmentResolver = dyn Fn(&str) -> Option<String> + Send + Sync;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum GuardError<E> {
-    /// Policy refused the call; the tool did not run.
+    /// Policy or a budget refused the call; the tool did not run. The
+    /// decision's rule says which (`budget_runaway`, `budget_calls`, ...).
     Denied(Decision),
     /// The tool ran and failed.
     Failed(E),
@@ -159,12 +161,12 @@ impl Guard {
     ) -> Outcome<T, E> {
         let pending = match self.start(tool, call) {
             Ok(p) => p,
-            Err((decision, receipt)) => {
+            Err(refused) => {
                 return Outcome {
-                    result: Err(GuardError::Denied(decision.clone())),
-                    decision,
-                    audit: receipt.map(|r| r.wait()),
-                    status: "denied".into(),
+                    result: Err(GuardError::Denied(refused.decision.clone())),
+                    decision: refused.decision,
+                    audit: refused.receipt.map(|r| r.wait()),
+                    status: refused.status,
                 };
             }
         };

@@ -10,12 +10,20 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::status::{final_status, returned_failure, surface_for_row};
-use super::{Call, Guard, Tool};
+use super::{Call, Guard, Tool, budget};
 use crate::audit::{Receipt, Record, python_json};
 use crate::identity;
 use crate::policy::{CallContext, Decision};
 use crate::redact;
 use crate::sanitize::sanitize;
+
+/// A call refused before it ran: by policy (`denied`) or a budget
+/// (`budget_exceeded`), with its row's receipt.
+pub(crate) struct Refused {
+    pub(crate) decision: Decision,
+    pub(crate) status: String,
+    pub(crate) receipt: Option<Receipt>,
+}
 
 /// How a call ended, as the guard records it.
 #[derive(Debug, Clone)]
@@ -57,15 +65,11 @@ impl Guard {
     /// handed to the writer; [`Guard::flush`] or the engine's drop makes it
     /// durable) and returned; an allowed call comes back as a [`PendingCall`].
     pub fn begin(&self, tool: &Tool, call: Call) -> Result<PendingCall, Decision> {
-        self.start(tool, call).map_err(|(decision, _)| decision)
+        self.start(tool, call).map_err(|r| r.decision)
     }
 
-    /// [`Guard::begin`], with the denial row's receipt.
-    pub(crate) fn start(
-        &self,
-        tool: &Tool,
-        mut call: Call,
-    ) -> Result<PendingCall, (Decision, Option<Receipt>)> {
+    /// [`Guard::begin`], with the refusal's status and row receipt.
+    pub(crate) fn start(&self, tool: &Tool, mut call: Call) -> Result<PendingCall, Refused> {
         let start = Instant::now();
         if call.env.is_empty()
             && let Some(resolve) = &self.resolver
@@ -85,7 +89,35 @@ impl Guard {
         if !decision.allowed {
             let result = json!({"error": decision.reason, "rule": decision.rule});
             let receipt = self.submit_row(tool, &call, "denied", &result, start);
-            return Err((decision, receipt));
+            return Err(Refused {
+                decision,
+                status: "denied".into(),
+                receipt,
+            });
+        }
+        // Budgets count only what policy allowed (Python's order).
+        let limits = budget::Limits::from_env();
+        let counted = budget::global().check_and_record(
+            &tool.name,
+            &call.params,
+            call.client.as_deref(),
+            limits,
+            start,
+        );
+        if let Err(refusal) = counted {
+            let bypassed = decision.rule == "policy_disabled";
+            let status = final_status("budget_exceeded", bypassed, false, &call.params);
+            let result = json!({"error": refusal.reason, "rule": refusal.rule});
+            let receipt = self.submit_row(tool, &call, &status, &result, start);
+            return Err(Refused {
+                decision: Decision {
+                    allowed: false,
+                    rule: refusal.rule.into(),
+                    reason: refusal.reason,
+                },
+                status,
+                receipt,
+            });
         }
         Ok(PendingCall {
             guard: self.clone(),
@@ -114,6 +146,8 @@ impl Guard {
         result: &Value,
         start: Instant,
     ) -> Option<Receipt> {
+        // Every call's wall time counts toward VMWARE_MAX_TOOL_SECONDS, as in Python.
+        budget::global().add_duration(start.elapsed().as_secs_f64(), call.client.as_deref());
         let audit = self.audit.as_ref()?;
         Some(audit.submit(self.row(tool, call, status, result, start)))
     }

@@ -152,16 +152,16 @@ impl Guard {
     {
         let pending = match self.start(tool, call) {
             Ok(p) => p,
-            Err((decision, receipt)) => {
-                let audit = match receipt {
+            Err(refused) => {
+                let audit = match refused.receipt {
                     Some(r) => Some(r.await),
                     None => None,
                 };
                 return Outcome {
-                    result: Err(GuardError::Denied(decision.clone())),
-                    decision,
+                    result: Err(GuardError::Denied(refused.decision.clone())),
+                    decision: refused.decision,
                     audit,
-                    status: "denied".into(),
+                    status: refused.status,
                 };
             }
         };

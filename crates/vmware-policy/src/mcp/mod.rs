@@ -165,11 +165,11 @@ impl<S: Service<RoleServer>> GuardedServer<S> {
         };
         let pending = match self.guard.start(&declared.tool, call) {
             Ok(p) => p,
-            Err((decision, receipt)) => {
-                if let Some(r) = receipt {
+            Err(refused) => {
+                if let Some(r) = refused.receipt {
                     r.await;
                 }
-                return Ok(denial(&decision));
+                return Ok(denial(&refused.decision));
             }
         };
         let cancelled = context.ct.clone().cancelled_owned();

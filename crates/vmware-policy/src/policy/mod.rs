@@ -16,3 +16,4 @@ pub use decide::{CallContext, Decision, Explanation, Step, StepOutcome, policy_d
 pub use engine::{BASELINE, PolicyEngine, load_rules};
 pub use rules::{Body, RISK_LEVELS, RuleSet, RuleView, Source, Window};
 pub use validate::{Diagnostic, Severity, has_errors, validate, validate_bytes};
+pub(crate) use window::py_int;

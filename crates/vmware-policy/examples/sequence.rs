@@ -1,0 +1,49 @@
+//! Run a sequence of tool calls through the guard in one process, as an agent
+//! session would: the oracle tests run the same sequence through the Python
+//! package's `@vmware_tool` and compare the rows.
+//!
+//! ```text
+//! OPS_HOME=/tmp/h cargo run --example sequence -- calls.json
+//! ```
+//!
+//! `calls.json`: a list of `{"tool", "params", "risk"?, "sensitive"?,
+//! "repeat"?, "work_ms"?, "sleep_ms"?, "fails"?}`. Each call runs `repeat`
+//! times (default 1), its body taking `work_ms`; then the process sleeps
+//! `sleep_ms`. A call with `"fails": true` fails.
+//! The settings (`VMWARE_RUNAWAY_MAX`, ...) come from the environment.
+
+use serde_json::{Value, json};
+use vmware_policy::{Call, Guard, Tool};
+
+fn main() {
+    let path = std::env::args().nth(1).expect("usage: sequence CALLS.json");
+    let text = std::fs::read_to_string(&path).expect("read the calls file");
+    let calls: Vec<Value> = serde_json::from_str(&text).expect("a JSON list of calls");
+    let guard = Guard::from_home();
+    for c in &calls {
+        let name = c["tool"].as_str().expect("tool");
+        let sensitive: Vec<&str> = c["sensitive"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let tool = Tool::new("nsx_security", name)
+            .risk(c["risk"].as_str().unwrap_or("low"))
+            .sensitive_params(&sensitive);
+        let fails = c["fails"].as_bool().unwrap_or(false);
+        let work = std::time::Duration::from_millis(c["work_ms"].as_u64().unwrap_or(0));
+        for _ in 0..c["repeat"].as_u64().unwrap_or(1) {
+            let call = Call::new(c["params"].clone());
+            let _ = guard.run(&tool, call, || {
+                std::thread::sleep(work);
+                if fails {
+                    Err("the NSX API answered 503".to_string())
+                } else {
+                    Ok(json!({"done": true}))
+                }
+            });
+        }
+        if let Some(ms) = c["sleep_ms"].as_u64() {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+    }
+}
