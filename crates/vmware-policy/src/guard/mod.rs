@@ -9,6 +9,7 @@
 //! Auditing never changes what the tool returns: the row gets a redacted copy,
 //! the caller the real value. A row that cannot be written never fails the call.
 
+pub mod args;
 pub mod budget;
 pub(crate) mod pending;
 pub(crate) mod run_async;
@@ -41,6 +42,9 @@ pub enum GuardError<E> {
     /// Policy or a budget refused the call; the tool did not run. The
     /// decision's rule says which (`budget_runaway`, `budget_calls`, ...).
     Denied(Decision),
+    /// An argument the family refuses before any tool runs (`limit` below 1,
+    /// a host path into this server's own files), with Python's wording.
+    InvalidArgument(String),
     /// The tool ran and failed.
     Failed(E),
     /// The caller's cancellation signal fired and the tool was stopped
@@ -56,6 +60,7 @@ impl<E: Display> Display for GuardError<E> {
         match self {
             GuardError::Denied(d) => write!(f, "denied by policy rule '{}': {}", d.rule, d.reason),
             GuardError::Failed(e) => write!(f, "{e}"),
+            GuardError::InvalidArgument(why) => write!(f, "{why}"),
             GuardError::Interrupted { ran_ms } => {
                 write!(f, "call interrupted after {ran_ms} ms (cancelled)")
             }
@@ -163,7 +168,7 @@ impl Guard {
             Ok(p) => p,
             Err(refused) => {
                 return Outcome {
-                    result: Err(GuardError::Denied(refused.decision.clone())),
+                    result: Err(refused.error()),
                     decision: refused.decision,
                     audit: refused.receipt.map(|r| r.wait()),
                     status: refused.status,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::status::{final_status, returned_failure, surface_for_row};
-use super::{Call, Guard, Tool, budget};
+use super::{Call, Guard, Tool, args, budget};
 use crate::audit::{Receipt, Record, python_json};
 use crate::identity;
 use crate::policy::{CallContext, Decision};
@@ -20,9 +20,23 @@ use crate::sanitize::sanitize;
 /// A call refused before it ran: by policy (`denied`) or a budget
 /// (`budget_exceeded`), with its row's receipt.
 pub(crate) struct Refused {
+    /// Refused for its arguments (an `error` row, as Python's
+    /// `ToolArgumentError`), not by policy or a budget.
+    pub(crate) invalid_argument: bool,
     pub(crate) decision: Decision,
     pub(crate) status: String,
     pub(crate) receipt: Option<Receipt>,
+}
+
+impl Refused {
+    /// What the caller of `run` gets.
+    pub(crate) fn error<E>(&self) -> super::GuardError<E> {
+        if self.invalid_argument {
+            super::GuardError::InvalidArgument(self.decision.reason.clone())
+        } else {
+            super::GuardError::Denied(self.decision.clone())
+        }
+    }
 }
 
 /// How a call ended, as the guard records it.
@@ -61,9 +75,11 @@ pub struct PendingCall {
 }
 
 impl Guard {
-    /// Check policy and start the call. A denial is recorded (the row is
-    /// handed to the writer; [`Guard::flush`] or the engine's drop makes it
-    /// durable) and returned; an allowed call comes back as a [`PendingCall`].
+    /// Check the arguments, policy and budgets, and start the call. A refusal
+    /// is recorded (the row is handed to the writer; [`Guard::flush`] or the
+    /// engine's drop makes it durable) and returned, its rule saying why
+    /// (`invalid_argument` for the family's argument rules); an allowed call
+    /// comes back as a [`PendingCall`].
     pub fn begin(&self, tool: &Tool, call: Call) -> Result<PendingCall, Decision> {
         self.start(tool, call).map_err(|r| r.decision)
     }
@@ -75,6 +91,21 @@ impl Guard {
             && let Some(resolve) = &self.resolver
         {
             call.env = resolve_env(resolve.as_ref(), &call.params);
+        }
+        // The family's argument rules come first, before policy (Python's order).
+        if let Some(why) = args::check(&call.params, &tool.path_params, call.client.is_some()) {
+            let result = json!({"error": sanitize(&redact::redact_text(&why), 500)});
+            let receipt = self.submit_row(tool, &call, "error", &result, start);
+            return Err(Refused {
+                invalid_argument: true,
+                decision: Decision {
+                    allowed: false,
+                    rule: "invalid_argument".into(),
+                    reason: why,
+                },
+                status: "error".into(),
+                receipt,
+            });
         }
         let aliases: Vec<&str> = tool.aliases.iter().map(String::as_str).collect();
         let ctx = CallContext {
@@ -90,6 +121,7 @@ impl Guard {
             let result = json!({"error": decision.reason, "rule": decision.rule});
             let receipt = self.submit_row(tool, &call, "denied", &result, start);
             return Err(Refused {
+                invalid_argument: false,
                 decision,
                 status: "denied".into(),
                 receipt,
@@ -110,6 +142,7 @@ impl Guard {
             let result = json!({"error": refusal.reason, "rule": refusal.rule});
             let receipt = self.submit_row(tool, &call, &status, &result, start);
             return Err(Refused {
+                invalid_argument: false,
                 decision: Decision {
                     allowed: false,
                     rule: refusal.rule.into(),

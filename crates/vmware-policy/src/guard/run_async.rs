@@ -152,13 +152,14 @@ impl Guard {
     {
         let pending = match self.start(tool, call) {
             Ok(p) => p,
-            Err(refused) => {
-                let audit = match refused.receipt {
+            Err(mut refused) => {
+                let error = refused.error();
+                let audit = match refused.receipt.take() {
                     Some(r) => Some(r.await),
                     None => None,
                 };
                 return Outcome {
-                    result: Err(GuardError::Denied(refused.decision.clone())),
+                    result: Err(error),
                     decision: refused.decision,
                     audit,
                     status: refused.status,

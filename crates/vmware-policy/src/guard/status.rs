@@ -53,12 +53,14 @@ const SURFACES: &[&str] = &[
     "mcp-http-loopback",
     "cli",
     "daemon",
-    "",
 ];
 
 /// A surface name outside the family's list is recorded as `invalid:<value>`.
+/// No surface named is Python's default, `mcp-stdio`.
 pub(crate) fn surface_for_row(surface: &str) -> String {
-    if SURFACES.contains(&surface) {
+    if surface.is_empty() {
+        "mcp-stdio".into()
+    } else if SURFACES.contains(&surface) {
         surface.to_string()
     } else {
         format!("invalid:{surface}")

@@ -18,6 +18,9 @@ pub struct Tool {
     pub sensitive_result: bool,
     /// Other names of this tool (a rename): a deny rule naming any of them matches.
     pub aliases: Vec<String>,
+    /// Parameters naming a file on this host, besides the family's own
+    /// (`local_path`, `ova_path`, ...): checked before the tool runs.
+    pub path_params: Vec<String>,
 }
 
 impl Tool {
@@ -30,6 +33,7 @@ impl Tool {
             sensitive_params: Vec::new(),
             sensitive_result: false,
             aliases: Vec::new(),
+            path_params: Vec::new(),
         }
     }
     /// A tool whose skill is named from a module path, as the Python family names
@@ -51,6 +55,10 @@ impl Tool {
         self.sensitive_result = true;
         self
     }
+    pub fn path_params(mut self, names: &[&str]) -> Tool {
+        self.path_params = names.iter().map(|s| s.to_string()).collect();
+        self
+    }
     pub fn aliases(mut self, names: &[&str]) -> Tool {
         self.aliases = names.iter().map(|s| s.to_string()).collect();
         self
@@ -65,7 +73,9 @@ pub struct Call {
     /// The target's `environment:` label, as the skill resolved it; `""` if none.
     pub env: String,
     pub workflow_id: String,
-    /// `mcp-stdio`, `mcp-https`, `mcp-http-loopback`, `cli`, `daemon`, or `""`.
+    /// `mcp-stdio` (also what `""` records, as Python's default), `mcp-https`,
+    /// `mcp-http-loopback`, `cli` or `daemon`; anything else is recorded as
+    /// `invalid:<value>`.
     pub surface: String,
     pub correlation_id: String,
     pub rationale: String,

@@ -166,10 +166,18 @@ impl<S: Service<RoleServer>> GuardedServer<S> {
         let pending = match self.guard.start(&declared.tool, call) {
             Ok(p) => p,
             Err(refused) => {
+                let answer = if refused.invalid_argument {
+                    // A tool error the agent can fix, as Python's ToolArgumentError.
+                    ServerResult::CallToolResult(CallToolResult::structured_error(
+                        json!({"error": refused.decision.reason}),
+                    ))
+                } else {
+                    denial(&refused.decision)
+                };
                 if let Some(r) = refused.receipt {
                     r.await;
                 }
-                return Ok(denial(&refused.decision));
+                return Ok(answer);
             }
         };
         let cancelled = context.ct.clone().cancelled_owned();

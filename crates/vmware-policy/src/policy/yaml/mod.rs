@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use yaml_rust2::parser::{Event, Parser, Tag};
 
-mod pyrepr;
+pub(crate) mod pyrepr;
 mod pyscan;
 mod resolve;
 

@@ -1,7 +1,7 @@
 //! Python's `str()` and `repr()` of loaded values: the Python engine prints
 //! rule names, reasons and windows with them, and so must we.
 
-pub(super) fn py_float_repr(f: f64) -> String {
+pub(crate) fn py_float_repr(f: f64) -> String {
     if f.is_nan() {
         return "nan".into();
     }
@@ -19,7 +19,7 @@ pub(super) fn py_float_repr(f: f64) -> String {
     format!("{f:?}")
 }
 
-pub(super) fn py_str_repr(s: &str) -> String {
+pub(crate) fn py_str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {

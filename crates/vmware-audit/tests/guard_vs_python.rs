@@ -1,9 +1,11 @@
-//! The runaway breaker and the budgets against the Python package: each
+//! The guard's safety net against the Python package (the runaway breaker,
+//! the budgets, the argument checks, the surface): each
 //! sequence of calls runs through `@vmware_tool` (vmware-policy 1.24.3) in one
 //! Python process and through our guard in one Rust process
 //! (`examples/sequence`), each in its own home with the same rules and
 //! settings; the rows must agree call by call (tool, status, rule, recorded
-//! parameters, and the refusal's message).
+//! parameters, surface, and the refusal's or failure's message). `{home}` in a
+//! call stands for each side's own `$OPS_HOME`.
 
 mod common;
 
@@ -142,6 +144,60 @@ fn sequences() -> Vec<Sequence> {
             NO_RULES,
             json!([{"tool": "get_vm", "params": {"vm": 1}, "repeat": 4, "fails": true}]),
         ),
+        s("limit 0 is refused before policy", &[], NO_DELETE, json!([{"tool": "list_vms", "params": {"limit": 0}}])),
+        s("limit -1", &[], NO_RULES, json!([{"tool": "list_vms", "params": {"limit": -1}}])),
+        s("limit as a string", &[], NO_RULES, json!([{"tool": "list_vms", "params": {"limit": "5"}}])),
+        s("limit as a bool", &[], NO_RULES, json!([{"tool": "list_vms", "params": {"limit": true}}])),
+        s("limit as a float", &[], NO_RULES, json!([{"tool": "list_vms", "params": {"limit": 2.5}}])),
+        s("limit 1 and none are fine", &[], NO_RULES, json!([{"tool": "list_vms", "params": {"limit": 1}}, {"tool": "list_vms", "params": {"limit": null}}])),
+        s(
+            "a refused argument is refused before a denial",
+            &[],
+            NO_DELETE,
+            json!([{"tool": "delete_vm", "params": {"limit": 0}}, {"tool": "delete_vm", "params": {"limit": 3}}]),
+        ),
+        s("a path into the audit home", &[], NO_RULES, json!([{"tool": "download_file", "params": {"local_path": "{home}/rules.yaml"}}])),
+        s("a path that climbs into the home", &[], NO_RULES, json!([{"tool": "download_file", "params": {"output_path": "{home}/sub/../audit.db"}}])),
+        s("a device path", &[], NO_RULES, json!([{"tool": "deploy_ova", "params": {"ova_path": "/dev/null"}}])),
+        s("a process path", &[], NO_RULES, json!([{"tool": "read_spec", "params": {"spec_path": "/tmp/../proc/self/environ"}}])),
+        s("an ordinary path", &[], NO_RULES, json!([{"tool": "read_spec", "params": {"manifest_path": "/tmp/bundle/manifest.json"}}])),
+        s(
+            "a skill's config directory",
+            &[("VMWARE_NSX_CONFIG", "/tmp/vmware-audit-cfg-test/nsx.yaml")],
+            NO_RULES,
+            json!([{"tool": "download_file", "params": {"local_path": "/tmp/vmware-audit-cfg-test/other.txt"}}]),
+        ),
+        s("a path parameter outside the family's names is not a host path", &[], NO_RULES, json!([{"tool": "get_file", "params": {"path": "/dev/null"}}])),
+        s(
+            "the path check holds with policy disabled",
+            &[("VMWARE_POLICY_DISABLED", "1")],
+            NO_RULES,
+            json!([{"tool": "download_file", "params": {"local_path": "{home}/audit.db"}}, {"tool": "list_vms", "params": {}}]),
+        ),
+        s(
+            "refused arguments do not count toward the breaker",
+            &[("VMWARE_RUNAWAY_MAX", "2")],
+            NO_RULES,
+            json!([{"tool": "list_vms", "params": {"limit": 0}, "repeat": 3}, {"tool": "list_vms", "params": {"limit": 5}, "repeat": 3}]),
+        ),
+        s(
+            "refused paths do not use the call ceiling",
+            &[("VMWARE_MAX_TOOL_CALLS", "1")],
+            NO_RULES,
+            json!([{"tool": "deploy_ova", "params": {"ova_path": "/dev/zero"}, "repeat": 2}, {"tool": "list_vms", "params": {}, "repeat": 2}]),
+        ),
+        s(
+            "a refused path declared sensitive is recorded as ***",
+            &[],
+            NO_RULES,
+            json!([{"tool": "download_file", "params": {"local_path": "/dev/null", "vm": "web"}, "sensitive": ["local_path"]}]),
+        ),
+        s(
+            "a failing tool after a refused argument",
+            &[],
+            NO_RULES,
+            json!([{"tool": "list_vms", "params": {"limit": -5}}, {"tool": "list_vms", "params": {"limit": 5}, "fails": true}]),
+        ),
         s(
             "dry runs count",
             &[("VMWARE_RUNAWAY_MAX", "2")],
@@ -151,9 +207,16 @@ fn sequences() -> Vec<Sequence> {
     ]
 }
 
-/// (tool, status, rule, params, refusal message) of every row, in id order.
-fn outcome(db: &Path) -> Vec<(String, String, String, String, String)> {
-    let mut rows = vmware_policy::audit::Reader::open(db)
+/// (tool, status, rule, params, surface, message) of every row, in id order,
+/// with the home's path written `{home}`.
+fn outcome(home: &Path) -> Vec<(String, String, String, String, String, String)> {
+    let db = home.join("audit.db");
+    let real = std::fs::canonicalize(home).unwrap();
+    let norm = |s: &str| {
+        s.replace(&real.display().to_string(), "{home}")
+            .replace(&home.display().to_string(), "{home}")
+    };
+    let mut rows = vmware_policy::audit::Reader::open(&db)
         .unwrap()
         .latest(10_000)
         .unwrap();
@@ -162,7 +225,7 @@ fn outcome(db: &Path) -> Vec<(String, String, String, String, String)> {
         .map(|r| {
             let result: Value = serde_json::from_str(&r.result).unwrap_or(Value::Null);
             let rule = result["rule"].as_str().unwrap_or("").to_string();
-            let refusal = if r.status.contains("budget") || r.status.contains("denied") {
+            let refusal = if r.status != "ok" && r.status != "dry_run" {
                 // The seconds spent are timing (Python's first call carries
                 // its start-up); the wording around them is compared.
                 let re = regex::Regex::new(r"reached: \d+s").unwrap();
@@ -171,7 +234,14 @@ fn outcome(db: &Path) -> Vec<(String, String, String, String, String)> {
             } else {
                 String::new()
             };
-            (r.tool, r.status, rule, r.params, refusal)
+            (
+                r.tool,
+                r.status,
+                rule,
+                norm(&r.params),
+                r.surface,
+                norm(&refusal),
+            )
         })
         .collect()
 }
@@ -187,6 +257,7 @@ fn with_env(cmd: &mut Command, env: &[(&str, &str)]) {
         "VMWARE_MAX_TOOL_SECONDS",
         "OPS_MAX_TOOL_SECONDS",
         "VMWARE_POLICY_DISABLED",
+        "VMWARE_MCP_FILE_ROOT",
     ] {
         cmd.env_remove(k);
     }
@@ -205,27 +276,39 @@ fn run(mut cmd: Command, what: &str) {
 }
 
 #[test]
-fn every_budget_sequence_ends_as_it_does_in_python() {
+fn every_sequence_ends_as_it_does_in_python() {
     let all = sequences();
-    assert!(all.len() >= 20);
+    assert!(all.len() >= 40, "{} sequences", all.len());
     let mut failures = Vec::new();
     for seq in &all {
         let (ours, theirs) = (Home::new(), Home::new());
         ours.write_rules(seq.rules);
         theirs.write_rules(seq.rules);
-        let calls = ours.path().join("calls.json");
-        std::fs::write(&calls, seq.calls.to_string()).unwrap();
+        let calls_for = |home: &Home| {
+            let file = home.path().join("calls.json");
+            let text = seq
+                .calls
+                .to_string()
+                .replace("{home}", &home.path().display().to_string());
+            std::fs::write(&file, text).unwrap();
+            file
+        };
+        let (our_calls, their_calls) = (calls_for(&ours), calls_for(&theirs));
 
         let mut rust = Command::new(common::example_bin("sequence"));
-        rust.arg(&calls).env("OPS_HOME", ours.path());
+        rust.arg(&our_calls).env("OPS_HOME", ours.path());
         with_env(&mut rust, seq.env);
         run(rust, "examples/sequence");
 
-        let mut py = python_cmd(theirs.path(), "sequence.py", &[calls.to_str().unwrap()]);
+        let mut py = python_cmd(
+            theirs.path(),
+            "sequence.py",
+            &[their_calls.to_str().unwrap()],
+        );
         with_env(&mut py, seq.env);
         run(py, "sequence.py");
 
-        let (a, b) = (outcome(&ours.db()), outcome(&theirs.db()));
+        let (a, b) = (outcome(ours.path()), outcome(theirs.path()));
         if a != b {
             failures.push(format!("{}:\n  ours:   {a:?}\n  python: {b:?}", seq.name));
         }
@@ -246,10 +329,10 @@ fn the_example_skill_repeating_one_call_in_one_process_trips_the_breaker() {
         !out.status.success(),
         "a refused call makes the skill exit non-zero"
     );
-    let rows = outcome(&home.db());
+    let rows = outcome(home.path());
     let statuses: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
     assert_eq!(statuses[..25], ["ok"; 25]);
     assert_eq!(statuses[25..], ["budget_exceeded"; 2]);
     assert_eq!(rows[26].2, "budget_runaway");
-    assert!(rows[26].4.contains("Stop re-calling"), "{}", rows[26].4);
+    assert!(rows[26].5.contains("Stop re-calling"), "{}", rows[26].5);
 }
