@@ -14,6 +14,9 @@ fn main() {
     // SAFETY: setting a signal disposition at start-up, before any thread.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     vmware_policy::redact::install_panic_hook();
+    // `change_limits` is shown by the TUI's header and `rules validate`; a
+    // stderr line would land on the TUI's screen.
+    vmware_policy::policy::set_load_notices(false);
     let cli = Cli::parse();
     // A home that cannot be resolved (`OPS_HOME=~nobody/x`) is not guessed at:
     // the skills deny every call on it, and nothing here should read or

@@ -336,3 +336,24 @@ fn the_example_skill_repeating_one_call_in_one_process_trips_the_breaker() {
     assert_eq!(rows[26].2, "budget_runaway");
     assert!(rows[26].5.contains("Stop re-calling"), "{}", rows[26].5);
 }
+
+#[test]
+fn change_limits_are_said_not_enforced_once_at_load() {
+    let home = Home::new();
+    home.write_rules("change_limits:\n  max_cpu_change_pct: 50\n");
+    let out = common::skill(home.path(), &["list_dfw_policies", "--repeat", "3"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("change_limits in").count(),
+        1,
+        "one line at load, not one per call: {stderr}"
+    );
+    assert!(stderr.contains("NOT enforced"), "{stderr}");
+    // Calls still run: like Python, nothing is enforced.
+    assert_eq!(outcome(home.path()).len(), 3);
+    // Without change_limits, nothing is said.
+    home.write_rules("deny: []\n");
+    let out = common::skill(home.path(), &["list_dfw_policies"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("change_limits"));
+}

@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use arc_swap::ArcSwap;
 
 use super::decide::{self, CallContext, Decision, Explanation, NoTrace, Recorder};
@@ -61,9 +63,32 @@ impl Shared {
         let prev = self.current.load();
         let changed = prev.hash != next.hash || prev.source != next.source;
         if changed {
+            notice(&next);
             self.current.store(Arc::new(next));
         }
         changed
+    }
+}
+
+static LOAD_NOTICES: AtomicBool = AtomicBool::new(true);
+
+/// Whether a load of rules that hold `change_limits:` says on stderr that
+/// they are not enforced (on by default, for skills; the operator's binary
+/// turns it off and shows it in its own output).
+pub fn set_load_notices(on: bool) {
+    LOAD_NOTICES.store(on, Ordering::Relaxed);
+}
+
+/// One line on stderr, as Python logs a warning: `change_limits` is parsed
+/// and not enforced, so an operator does not believe it protects anything.
+fn notice(set: &RuleSet) {
+    if set.has_change_limits() && LOAD_NOTICES.load(Ordering::Relaxed) {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "vmware-policy: change_limits in {} is parsed but NOT enforced (as in the Python package): no limit is applied",
+            set.path.display()
+        );
     }
 }
 
@@ -99,7 +124,9 @@ impl PolicyEngine {
     /// (one-shot commands, what-if evaluation).
     pub fn without_watching(path: impl Into<PathBuf>) -> PolicyEngine {
         let path = path.into();
-        let current = ArcSwap::from_pointee(load_rules(&path));
+        let set = load_rules(&path);
+        notice(&set);
+        let current = ArcSwap::from_pointee(set);
         PolicyEngine {
             shared: Arc::new(Shared { path, current }),
             _watcher: None,

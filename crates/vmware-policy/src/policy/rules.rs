@@ -166,6 +166,11 @@ pub enum CallerCond {
 }
 
 impl RuleSet {
+    /// `change_limits:` is set: parsed, and not enforced (as in Python).
+    pub fn has_change_limits(&self) -> bool {
+        matches!(&self.body, Body::Rules(c) if c.change_limits)
+    }
+
     /// Compile the bytes of a rules file. Never fails: a file that does not load
     /// becomes a rule set that denies everything, with a reason naming the file,
     /// the line and column, what is wrong, and the way out.

@@ -70,6 +70,8 @@ pub struct RulesInfo {
     pub frozen: Option<vmware_policy::policy::freeze::Frozen>,
     /// Permission problems of the rules file or its directory.
     pub warnings: Vec<String>,
+    /// `change_limits:` is set, and (as in Python) not enforced.
+    pub change_limits: bool,
 }
 
 impl RulesInfo {
@@ -106,6 +108,7 @@ impl RulesInfo {
             window,
             frozen,
             warnings: Vec::new(),
+            change_limits: rules.has_change_limits(),
         }
     }
 

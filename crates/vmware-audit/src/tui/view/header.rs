@@ -70,6 +70,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
             if r.deny_rules == 1 { "" } else { "s" },
             r.loaded_at.format("%H:%M:%S")
         )));
+        if r.change_limits {
+            line2.push(sep());
+            line2.push(Span::styled("change_limits: not enforced", t.warn()));
+        }
         line2.push(sep());
         line2.push(Span::styled(term_safe(&r.path).into_owned(), t.dim()));
     }

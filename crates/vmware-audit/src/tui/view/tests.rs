@@ -31,6 +31,7 @@ pub fn rules() -> RulesInfo {
         },
         frozen: None,
         warnings: Vec::new(),
+        change_limits: false,
     }
 }
 
@@ -298,6 +299,18 @@ fn unreadable_rules_are_shown_as_deny_everything() {
     let text = t.backend().to_string();
     assert!(text.contains("EVERY CALL IS DENIED"), "{text}");
     assert!(text.contains("line 3 column 5"));
+}
+
+#[test]
+fn change_limits_in_force_are_said_not_enforced_in_the_header() {
+    let mut app = app_with(sample_rows(), 200, 20);
+    let text = render(&app, 200, 20).backend().to_string();
+    assert!(!text.contains("change_limits"), "{text}");
+    let mut r = rules();
+    r.change_limits = true;
+    app.update(Action::Tick(now(), r));
+    let text = render(&app, 200, 20).backend().to_string();
+    assert!(text.contains("change_limits: not enforced"), "{text}");
 }
 
 #[test]
