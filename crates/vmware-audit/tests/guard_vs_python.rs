@@ -29,6 +29,60 @@ fn poll(repeat: u64) -> Value {
     json!({"tool": "get_task", "params": {"task_id": "task-42"}, "repeat": repeat})
 }
 
+/// For each skill of the rename table, two sequences: rules naming the old
+/// names against calls of the new ones, and the reverse.
+fn rename_sequences() -> Vec<Sequence> {
+    let table: Value = serde_json::from_str(include_str!(
+        "../../vmware-policy/data/tool_renames_2_0.json"
+    ))
+    .unwrap();
+    let mut out = Vec::new();
+    for (server, pairs) in table.as_object().unwrap() {
+        let skill = server.trim_start_matches("vmware-").replace('-', "_");
+        let pairs: Vec<(String, String)> = pairs
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(o, n)| (o.clone(), n.as_str().unwrap().to_string()))
+            .collect();
+        for old_in_rules in [true, false] {
+            let (ruled, called): (Vec<&str>, Vec<&str>) = pairs
+                .iter()
+                .map(|(o, n)| {
+                    if old_in_rules {
+                        (o.as_str(), n.as_str())
+                    } else {
+                        (n.as_str(), o.as_str())
+                    }
+                })
+                .unzip();
+            let rules = format!(
+                "deny:\n  - name: renamed-{}\n    operations: {}\n",
+                if old_in_rules { "old" } else { "new" },
+                serde_json::to_string(&ruled).unwrap()
+            );
+            let calls: Vec<Value> = called
+                .iter()
+                .map(|t| json!({"tool": t, "skill": skill, "params": {"target": "vc-01"}}))
+                // And one tool of the skill that was never renamed.
+                .chain([json!({"tool": "never_renamed_tool", "skill": skill, "params": {}})])
+                .collect();
+            let name = format!(
+                "{server}: rules with the {} names, calls with the {} names",
+                if old_in_rules { "old" } else { "new" },
+                if old_in_rules { "new" } else { "old" }
+            );
+            out.push(Sequence {
+                name: Box::leak(name.into_boxed_str()),
+                env: &[],
+                rules: Box::leak(rules.into_boxed_str()),
+                calls: json!(calls),
+            });
+        }
+    }
+    out
+}
+
 fn sequences() -> Vec<Sequence> {
     let s = |name, env, rules, calls| Sequence {
         name,
@@ -275,46 +329,54 @@ fn run(mut cmd: Command, what: &str) {
     );
 }
 
+/// Run one sequence both ways; what differs, if anything.
+fn compare(seq: &Sequence) -> Option<String> {
+    let (ours, theirs) = (Home::new(), Home::new());
+    ours.write_rules(seq.rules);
+    theirs.write_rules(seq.rules);
+    let calls_for = |home: &Home| {
+        let file = home.path().join("calls.json");
+        let text = seq
+            .calls
+            .to_string()
+            .replace("{home}", &home.path().display().to_string());
+        std::fs::write(&file, text).unwrap();
+        file
+    };
+    let (our_calls, their_calls) = (calls_for(&ours), calls_for(&theirs));
+
+    let mut rust = Command::new(common::example_bin("sequence"));
+    rust.arg(&our_calls).env("OPS_HOME", ours.path());
+    with_env(&mut rust, seq.env);
+    run(rust, "examples/sequence");
+
+    let mut py = python_cmd(
+        theirs.path(),
+        "sequence.py",
+        &[their_calls.to_str().unwrap()],
+    );
+    with_env(&mut py, seq.env);
+    run(py, "sequence.py");
+
+    let (a, b) = (outcome(ours.path()), outcome(theirs.path()));
+    // Every sequence holds something worth comparing.
+    assert!(!b.is_empty(), "{}: Python wrote no row", seq.name);
+    (a != b).then(|| format!("{}:\n  ours:   {a:?}\n  python: {b:?}", seq.name))
+}
+
 #[test]
 fn every_sequence_ends_as_it_does_in_python() {
-    let all = sequences();
-    assert!(all.len() >= 40, "{} sequences", all.len());
-    let mut failures = Vec::new();
-    for seq in &all {
-        let (ours, theirs) = (Home::new(), Home::new());
-        ours.write_rules(seq.rules);
-        theirs.write_rules(seq.rules);
-        let calls_for = |home: &Home| {
-            let file = home.path().join("calls.json");
-            let text = seq
-                .calls
-                .to_string()
-                .replace("{home}", &home.path().display().to_string());
-            std::fs::write(&file, text).unwrap();
-            file
-        };
-        let (our_calls, their_calls) = (calls_for(&ours), calls_for(&theirs));
-
-        let mut rust = Command::new(common::example_bin("sequence"));
-        rust.arg(&our_calls).env("OPS_HOME", ours.path());
-        with_env(&mut rust, seq.env);
-        run(rust, "examples/sequence");
-
-        let mut py = python_cmd(
-            theirs.path(),
-            "sequence.py",
-            &[their_calls.to_str().unwrap()],
-        );
-        with_env(&mut py, seq.env);
-        run(py, "sequence.py");
-
-        let (a, b) = (outcome(ours.path()), outcome(theirs.path()));
-        if a != b {
-            failures.push(format!("{}:\n  ours:   {a:?}\n  python: {b:?}", seq.name));
-        }
-        // Every sequence holds something worth comparing.
-        assert!(!b.is_empty(), "{}: Python wrote no row", seq.name);
-    }
+    let mut all = sequences();
+    all.extend(rename_sequences());
+    assert!(all.len() >= 60, "{} sequences", all.len());
+    // Two at a time: each sequence is two short-lived processes.
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let halves: Vec<_> = all
+            .chunks(all.len().div_ceil(2))
+            .map(|part| scope.spawn(move || part.iter().filter_map(compare).collect::<Vec<_>>()))
+            .collect();
+        halves.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -6,7 +6,7 @@
 //! OPS_HOME=/tmp/h cargo run --example sequence -- calls.json
 //! ```
 //!
-//! `calls.json`: a list of `{"tool", "params", "risk"?, "sensitive"?,
+//! `calls.json`: a list of `{"tool", "params", "skill"? (nsx_security), "risk"?, "sensitive"?,
 //! "repeat"?, "work_ms"?, "sleep_ms"?, "fails"?}`. Each call runs `repeat`
 //! times (default 1), its body taking `work_ms`; then the process sleeps
 //! `sleep_ms`. A call with `"fails": true` fails.
@@ -26,7 +26,7 @@ fn main() {
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let tool = Tool::new("nsx_security", name)
+        let tool = Tool::new(c["skill"].as_str().unwrap_or("nsx_security"), name)
             .risk(c["risk"].as_str().unwrap_or("low"))
             .sensitive_params(&sensitive);
         let fails = c["fails"].as_bool().unwrap_or(false);

@@ -80,6 +80,7 @@ pub mod identity;
 pub mod mcp;
 pub mod policy;
 pub mod redact;
+pub mod renames;
 pub mod replay;
 pub mod safe_text;
 pub mod sanitize;

@@ -53,11 +53,16 @@ pub fn context_of(row: &AuditRow) -> (String, Option<DateTime<Utc>>) {
 }
 
 /// The call context of `row`, with the `env` and clock [`context_of`] gave.
-fn call_of<'a>(row: &'a AuditRow, env: &'a str, at: Option<DateTime<Utc>>) -> CallContext<'a> {
+fn call_of<'a>(
+    row: &'a AuditRow,
+    env: &'a str,
+    aliases: &'a [&'a str],
+    at: Option<DateTime<Utc>>,
+) -> CallContext<'a> {
     CallContext {
         env,
         risk_level: &row.risk_level,
-        aliases: &[],
+        aliases,
         client: None,
         role: (!row.role.is_empty()).then_some(row.role.as_str()),
         at,
@@ -84,7 +89,9 @@ pub fn replay(
             return false;
         }
         let (env, at) = context_of(&row);
-        let ctx = call_of(&row, &env, at);
+        let renamed = crate::renames::other_names(&row.skill, &row.tool);
+        let aliases: Vec<&str> = renamed.iter().map(String::as_str).collect();
+        let ctx = call_of(&row, &env, &aliases, at);
         let was = before.check(&row.tool, &ctx);
         let will = after.check(&row.tool, &ctx);
         if was.allowed == will.allowed {
@@ -134,7 +141,9 @@ pub fn rule_reach(
     reader.for_each(&Filter::default(), Order::NewestFirst, Some(limit), |row| {
         rows += 1;
         let (env, at) = context_of(&row);
-        let ctx = call_of(&row, &env, at);
+        let renamed = crate::renames::other_names(&row.skill, &row.tool);
+        let aliases: Vec<&str> = renamed.iter().map(String::as_str).collect();
+        let ctx = call_of(&row, &env, &aliases, at);
         denied += u64::from(set.rule_denies(index, &row.tool, &ctx));
         true
     })?;

@@ -235,7 +235,7 @@ pub struct PolicyArgs {
     /// Risk level the tool declares
     #[arg(long, short = 'r', default_value = "medium", value_name = "LEVEL")]
     pub risk: String,
-    /// Skill the tool belongs to (recorded in the output; renames are declared per tool)
+    /// Skill the tool belongs to: its 2.0 renames are matched (without it, every skill's old names)
     #[arg(long, short = 's', default_value = "", value_name = "SKILL")]
     pub skill: String,
     /// Evaluate as this authenticated network caller

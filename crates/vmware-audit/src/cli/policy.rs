@@ -85,9 +85,18 @@ pub fn run(ctx: &Ctx, a: &PolicyArgs) -> i32 {
             term_safe(&a.risk)
         );
     }
+    // As Python's `vmware-audit policy`: a pre-2.0 name in a rule still
+    // applies; without --skill, every skill's old names for this tool count.
+    let renamed = if a.skill.is_empty() {
+        vmware_policy::renames::old_names_any_skill(&a.operation)
+    } else {
+        vmware_policy::renames::other_names(&a.skill, &a.operation)
+    };
+    let aliases: Vec<&str> = renamed.iter().map(String::as_str).collect();
     let call = CallContext {
         env: &a.env,
         risk_level: &a.risk,
+        aliases: &aliases,
         client: a.client.as_deref(),
         role: a.role.as_deref(),
         ..CallContext::default()

@@ -47,9 +47,13 @@ impl Performer<'_> {
                     text,
                 } => {
                     let edited = PolicyEngine::from_text(&text, &self.rules_path);
+                    // No skill is given here: every skill's pre-2.0 names count.
+                    let renamed = vmware_policy::renames::old_names_any_skill(&operation);
+                    let aliases: Vec<&str> = renamed.iter().map(String::as_str).collect();
                     let ctx = CallContext {
                         env: &env,
                         risk_level: &risk,
+                        aliases: &aliases,
                         ..CallContext::default()
                     };
                     let now = self.engine.explain(&operation, &ctx);

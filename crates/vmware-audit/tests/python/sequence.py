@@ -12,8 +12,8 @@ from vmware_policy import vmware_tool
 _tools = {}
 
 
-def tool(name, risk, sensitive, fails, work_ms):
-    key = (name, risk, tuple(sensitive), fails, work_ms)
+def tool(skill, name, risk, sensitive, fails, work_ms):
+    key = (skill, name, risk, tuple(sensitive), fails, work_ms)
     if key not in _tools:
         def fn(**kwargs):
             time.sleep(work_ms / 1000)
@@ -22,13 +22,14 @@ def tool(name, risk, sensitive, fails, work_ms):
             return {"done": True}
 
         fn.__name__ = fn.__qualname__ = name
-        fn.__module__ = "vmware_nsx_security.tools"
+        fn.__module__ = f"vmware_{skill}.tools"
         _tools[key] = vmware_tool(risk_level=risk, sensitive_params=list(sensitive) or None)(fn)
     return _tools[key]
 
 
 for c in json.load(open(sys.argv[1])):
     f = tool(
+        c.get("skill", "nsx_security"),
         c["tool"], c.get("risk", "low"), c.get("sensitive", []), bool(c.get("fails")),
         c.get("work_ms", 0),
     )

@@ -105,8 +105,12 @@ impl Filter {
             clauses.push(format!("{} {op} ({marks})", col(column)));
             values.extend(list.iter().map(|v| SqlValue::Text(v.clone())));
         };
+        let (tools, not_tools) = (
+            self.tool_names(&self.tools),
+            self.tool_names(&self.not_tools),
+        );
         any_of("skill", &self.skills, false);
-        any_of("tool", &self.tools, false);
+        any_of("tool", &tools, false);
         any_of("status", &self.statuses, false);
         any_of("agent", &self.agents, false);
         any_of("user", &self.users, false);
@@ -115,7 +119,7 @@ impl Filter {
         any_of("workflow_id", &self.workflow_ids, false);
         any_of("correlation_id", &self.correlation_ids, false);
         any_of("skill", &self.not_skills, true);
-        any_of("tool", &self.not_tools, true);
+        any_of("tool", &not_tools, true);
         any_of("status", &self.not_statuses, true);
         if let Some(s) = &self.since {
             clauses.push("ts >= ?".into());
@@ -158,12 +162,33 @@ impl Filter {
         (sql, values)
     }
 
+    /// The tool names a tool filter stands for: each name and what the 2.0
+    /// renames made of it, so history is found under either name (Python's
+    /// `all_names_for`: one skill filtered on narrows the renames to it).
+    fn tool_names(&self, tools: &[String]) -> Vec<String> {
+        let skill = match self.skills.as_slice() {
+            [one] => Some(one.as_str()),
+            _ => None,
+        };
+        let mut names: Vec<String> = tools
+            .iter()
+            .flat_map(|t| crate::renames::all_names_for(t, skill))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Whether one row passes (for rows already in memory, e.g. a live tail).
     pub fn matches(&self, r: &super::AuditRow) -> bool {
         let any = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
         let none = |list: &[String], v: &str| !list.iter().any(|x| x == v);
+        let (tools, not_tools) = (
+            self.tool_names(&self.tools),
+            self.tool_names(&self.not_tools),
+        );
         any(&self.skills, &r.skill)
-            && any(&self.tools, &r.tool)
+            && any(&tools, &r.tool)
             && any(&self.statuses, &r.status)
             && any(&self.agents, &r.agent)
             && any(&self.users, &r.user)
@@ -172,7 +197,7 @@ impl Filter {
             && any(&self.workflow_ids, &r.workflow_id)
             && any(&self.correlation_ids, &r.correlation_id)
             && none(&self.not_skills, &r.skill)
-            && none(&self.not_tools, &r.tool)
+            && none(&not_tools, &r.tool)
             && none(&self.not_statuses, &r.status)
             && self
                 .since
@@ -195,6 +220,28 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tool filter (a flag, a TUI picker, a live tail) finds rows under every
+    /// name the 2.0 renames gave the tool, in SQL and in memory alike.
+    #[test]
+    fn a_tool_filter_reaches_both_names_of_a_renamed_tool() {
+        let f = Filter {
+            tools: vec!["delete_vm".into()],
+            not_tools: vec!["pool_list".into()],
+            skills: vec!["aiops".into()],
+            ..Filter::default()
+        };
+        let (sql, values) = f.to_sql(&["skill".into(), "tool".into()]);
+        assert!(sql.contains("tool IN (?, ?)"), "{sql}");
+        assert!(values.contains(&SqlValue::Text("vm_delete".into())));
+        let row = |tool: &str| crate::audit::AuditRow {
+            skill: "aiops".into(),
+            tool: tool.into(),
+            ..Default::default()
+        };
+        assert!(f.matches(&row("vm_delete")) && f.matches(&row("delete_vm")));
+        assert!(!f.matches(&row("list_vms")));
+    }
 
     #[test]
     fn in_order_is_a_bound_like_pattern_with_wildcards_escaped() {

@@ -107,7 +107,15 @@ impl Guard {
                 receipt,
             });
         }
-        let aliases: Vec<&str> = tool.aliases.iter().map(String::as_str).collect();
+        // A rule written before the 2.0 renames still names the old tool (and a
+        // 1.x skill calls the old name a rule now spells new): match both.
+        let renamed = crate::renames::other_names(&tool.skill, &tool.name);
+        let aliases: Vec<&str> = tool
+            .aliases
+            .iter()
+            .chain(&renamed)
+            .map(String::as_str)
+            .collect();
         let ctx = CallContext {
             env: &call.env,
             risk_level: &tool.risk_level,

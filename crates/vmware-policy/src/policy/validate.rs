@@ -251,6 +251,13 @@ impl Validator {
             }
             if let Some(ops) = rule.get("operations") {
                 self.patterns(ops, "operations", true);
+                if let Value::Seq(items) = &ops.value {
+                    for item in items {
+                        if let Some(p) = item.as_str() {
+                            self.rename_widening(item.pos, p, i);
+                        }
+                    }
+                }
             }
             if let Some(envs) = rule.get("environments") {
                 self.patterns(envs, "environments", false);
@@ -295,6 +302,55 @@ impl Validator {
                 }
             }
         }
+    }
+
+    /// Python's rename widening report: a pattern that matches a renamed
+    /// tool's 2.0 name but not its old one now denies a tool it did not deny
+    /// before (more, never less, but not what the operator wrote). A 2.0 name
+    /// written exactly was meant, unless it is also some skill's old name.
+    fn rename_widening(&mut self, pos: Pos, pattern: &str, rule: usize) {
+        let literal = !pattern.contains(['*', '?', '[']);
+        if literal
+            && crate::renames::new_names().contains(pattern)
+            && !crate::renames::old_names_all().contains(pattern)
+        {
+            return;
+        }
+        let matches = |name: &str| pattern == "*" || super::fnmatch::fnmatchcase(name, pattern);
+        let mut widened = Vec::new();
+        for (server, pairs) in crate::renames::table() {
+            for (old, new) in pairs {
+                if matches(new) && !matches(old) {
+                    widened.push(format!("{server} {new} [{old}]"));
+                }
+            }
+        }
+        if widened.is_empty() {
+            return;
+        }
+        let shown = widened
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = widened.len().saturating_sub(5);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        self.out.push(Diagnostic {
+            severity: Severity::Warning,
+            line: pos.line.max(1),
+            column: pos.column.max(1),
+            message: format!(
+                "'{pattern}' now also denies {} tool(s) it did not match before the 2.0 tool renames \
+                 (old name in brackets; it denies more, never less): {shown}{more}",
+                widened.len()
+            ),
+            widens_rule: Some(rule),
+        });
     }
 
     fn patterns(&mut self, v: &Node, field: &str, is_ops: bool) {
