@@ -94,10 +94,30 @@ fn history_is_found_under_either_name_and_rules_match_through_the_renames() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("'get_*' now also denies")
+        text.contains("this rule now also denies")
             && text.contains("get_cluster_info [cluster_info]"),
         "{text}"
     );
+    // A rule whose other pattern already caught the old name widens nothing
+    // for that tool: `*_delete` matched `vm_delete`, so `delete_vm` is not new.
+    home.write_rules("deny:\n  - name: deletes\n    operations: [\"delete_*\", \"*_delete\"]\n");
+    let out = bin(home.path())
+        .args(["rules", "validate"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("delete_vm [vm_delete]"), "{text}");
+    assert!(
+        text.contains("delete_vm_snapshot [vm_delete_snapshot]"),
+        "{text}"
+    );
+    // A 2.0 name written exactly was meant: nothing to report.
+    home.write_rules("deny:\n  - name: exact\n    operations: [delete_vm]\n");
+    let out = bin(home.path())
+        .args(["rules", "validate"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no problems"));
 }
 
 #[test]

@@ -252,11 +252,8 @@ impl Validator {
             if let Some(ops) = rule.get("operations") {
                 self.patterns(ops, "operations", true);
                 if let Value::Seq(items) = &ops.value {
-                    for item in items {
-                        if let Some(p) = item.as_str() {
-                            self.rename_widening(item.pos, p, i);
-                        }
-                    }
+                    let patterns: Vec<&str> = items.iter().filter_map(|n| n.as_str()).collect();
+                    self.rename_widening(ops.pos, &patterns);
                 }
             }
             if let Some(envs) = rule.get("environments") {
@@ -304,23 +301,26 @@ impl Validator {
         }
     }
 
-    /// Python's rename widening report: a pattern that matches a renamed
-    /// tool's 2.0 name but not its old one now denies a tool it did not deny
-    /// before (more, never less, but not what the operator wrote). A 2.0 name
-    /// written exactly was meant, unless it is also some skill's old name.
-    fn rename_widening(&mut self, pos: Pos, pattern: &str, rule: usize) {
-        let literal = !pattern.contains(['*', '?', '[']);
-        if literal
-            && crate::renames::new_names().contains(pattern)
-            && !crate::renames::old_names_all().contains(pattern)
-        {
-            return;
-        }
-        let matches = |name: &str| pattern == "*" || super::fnmatch::fnmatchcase(name, pattern);
+    /// Python's rename widening report, per rule: a tool renamed in 2.0 whose
+    /// new name some pattern of the rule matches while its old name matched
+    /// none is denied now and was not before (more, never less, but not what
+    /// the operator wrote). A 2.0 name written exactly was meant, unless it is
+    /// also some skill's old name.
+    fn rename_widening(&mut self, pos: Pos, patterns: &[&str]) {
+        let meant = |p: &str| {
+            !p.contains(['*', '?', '['])
+                && crate::renames::new_names().contains(p)
+                && !crate::renames::old_names_all().contains(p)
+        };
+        let hits = |name: &str, skip_meant: bool| {
+            patterns.iter().any(|p| {
+                !(skip_meant && meant(p)) && (*p == "*" || super::fnmatch::fnmatchcase(name, p))
+            })
+        };
         let mut widened = Vec::new();
         for (server, pairs) in crate::renames::table() {
             for (old, new) in pairs {
-                if matches(new) && !matches(old) {
+                if hits(new, true) && !hits(old, false) {
                     widened.push(format!("{server} {new} [{old}]"));
                 }
             }
@@ -345,11 +345,13 @@ impl Validator {
             line: pos.line.max(1),
             column: pos.column.max(1),
             message: format!(
-                "'{pattern}' now also denies {} tool(s) it did not match before the 2.0 tool renames \
+                "this rule now also denies {} tool(s) it did not match before the 2.0 tool renames \
                  (old name in brackets; it denies more, never less): {shown}{more}",
                 widened.len()
             ),
-            widens_rule: Some(rule),
+            // Not a blast radius: the rule's own count of denials would
+            // mix what it denied before with what the renames added.
+            widens_rule: None,
         });
     }
 
