@@ -270,9 +270,9 @@ mod tests {
     #[test]
     fn device_paths_and_dot_dot_into_them_are_refused() {
         assert!(
-            check(&json!({"local_path": "/dev/fd/3"}), &[], false)
+            check(&json!({"local_path": "/dev/fd/987654"}), &[], false)
                 .unwrap()
-                .contains("(/proc)"), // /dev/fd/N resolves into /proc, as with Python
+                .contains("(/proc)"), // /dev/fd/N (not open) resolves into /proc, as with Python
         );
         assert!(
             check(
