@@ -100,21 +100,7 @@ impl Committer {
     }
 
     fn lose(&self, batch: &[&Record], reason: &str) -> Vec<Appended> {
-        let reason = crate::redact::redact_text(reason);
-        let reason: String = reason.chars().take(300).collect();
-        for r in batch {
-            self.lost.fetch_add(1, Ordering::Relaxed);
-            // One line per lost row; a closed stderr must not break the call.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "vmware-policy: audit row lost — {}.{} status={}: {reason} (audit db: {})",
-                r.skill,
-                r.tool,
-                r.status,
-                self.path.display()
-            );
-        }
+        report_lost(&self.path, &self.lost, batch, reason);
         vec![Appended::Lost; batch.len()]
     }
 
@@ -176,6 +162,26 @@ impl Committer {
         {
             salvage(&open.conn);
         }
+    }
+}
+
+/// Count rows that could not be written and say so on stderr, one line each
+/// (the reason redacted): the one place a lost row is reported.
+pub(crate) fn report_lost(path: &Path, lost: &AtomicU64, rows: &[&Record], reason: &str) {
+    let reason = crate::redact::redact_text(reason);
+    let reason: String = reason.chars().take(300).collect();
+    for r in rows {
+        lost.fetch_add(1, Ordering::Relaxed);
+        // A closed stderr must not break the call.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "vmware-policy: audit row lost — {}.{} status={}: {reason} (audit db: {})",
+            r.skill,
+            r.tool,
+            r.status,
+            path.display()
+        );
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::commit::Committer;
+use super::commit::{Committer, report_lost};
 use super::receipt::{Receipt, Slot};
 pub use super::record::{Appended, AuditOptions, DEFAULT_ROTATE_BYTES, Record};
 
@@ -178,16 +178,8 @@ impl AuditEngine {
 
     fn write_inline_lost(&self, record: Option<Record>) -> Receipt {
         if let Some(r) = record {
-            self.inner.lost.fetch_add(1, Ordering::Relaxed);
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "vmware-policy: audit row lost — {}.{} status={}: the audit writer has stopped (audit db: {})",
-                r.skill,
-                r.tool,
-                r.status,
-                self.inner.path.display()
-            );
+            let why = "the audit writer has stopped";
+            report_lost(&self.inner.path, &self.inner.lost, &[&r], why);
         }
         Receipt::ready(Appended::Lost)
     }

@@ -126,8 +126,7 @@ impl Guard {
         };
         let decision = self.policy.check(&tool.name, &ctx);
         if !decision.allowed {
-            let result = json!({"error": decision.reason, "rule": decision.rule});
-            let receipt = self.submit_row(tool, &call, "denied", &result, start);
+            let receipt = self.refusal_row(tool, &call, "denied", &decision, start);
             return Err(Refused {
                 invalid_argument: false,
                 decision,
@@ -147,15 +146,15 @@ impl Guard {
         if let Err(refusal) = counted {
             let bypassed = decision.rule == "policy_disabled";
             let status = final_status("budget_exceeded", bypassed, false, &call.params);
-            let result = json!({"error": refusal.reason, "rule": refusal.rule});
-            let receipt = self.submit_row(tool, &call, &status, &result, start);
+            let decision = Decision {
+                allowed: false,
+                rule: refusal.rule.into(),
+                reason: refusal.reason,
+            };
+            let receipt = self.refusal_row(tool, &call, &status, &decision, start);
             return Err(Refused {
                 invalid_argument: false,
-                decision: Decision {
-                    allowed: false,
-                    rule: refusal.rule.into(),
-                    reason: refusal.reason,
-                },
+                decision,
                 status,
                 receipt,
             });
@@ -174,8 +173,20 @@ impl Guard {
     /// undeclared tool): a `denied` row with the decision's rule.
     #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
     pub(crate) fn refuse(&self, tool: &Tool, call: &Call, decision: &Decision) -> Option<Receipt> {
+        self.refusal_row(tool, call, "denied", decision, Instant::now())
+    }
+
+    /// The row of a refused call: `{"error": reason, "rule": rule}`, as Python's.
+    fn refusal_row(
+        &self,
+        tool: &Tool,
+        call: &Call,
+        status: &str,
+        decision: &Decision,
+        start: Instant,
+    ) -> Option<Receipt> {
         let result = json!({"error": decision.reason, "rule": decision.rule});
-        self.submit_row(tool, call, "denied", &result, Instant::now())
+        self.submit_row(tool, call, status, &result, start)
     }
 
     /// Build the row (redacted) and hand it to the writer.
@@ -295,6 +306,12 @@ impl PendingCall {
 
     /// Record any ending, interrupted and panicked included.
     pub fn complete(mut self, completion: Completion) -> Finished {
+        self.record(completion)
+    }
+
+    /// The one place a started call's row is made (by `complete`, or by the
+    /// drop of a call nobody finished).
+    fn record(&mut self, completion: Completion) -> Finished {
         self.done = true;
         let bypassed = self.decision.rule == "policy_disabled";
         let scrub = |text: &str| sanitize(&redact::redact_text(text), 500);
@@ -341,14 +358,8 @@ impl Drop for PendingCall {
         if self.done {
             return;
         }
-        self.done = true;
-        let bypassed = self.decision.rule == "policy_disabled";
-        let status = final_status("interrupted", bypassed, false, &self.call.params);
-        let row = json!({"error": "call interrupted (dropped before it finished)"});
         // The row goes to the writer thread; nothing here waits for it.
-        let _ = self
-            .guard
-            .submit_row(&self.tool, &self.call, &status, &row, self.start);
+        let _ = self.record(Completion::Interrupted("dropped before it finished".into()));
     }
 }
 
