@@ -1,10 +1,12 @@
 //! The guard's safety net against the Python package (the runaway breaker,
-//! the budgets, the argument checks, the surface): each
+//! the budgets, the argument checks, the surface, failure rows with their
+//! traceback, a reported failure, a declined CLI command, network callers): each
 //! sequence of calls runs through `@vmware_tool` (vmware-policy 1.24.3) in one
 //! Python process and through our guard in one Rust process
 //! (`examples/sequence`), each in its own home with the same rules and
 //! settings; the rows must agree call by call (tool, status, rule, recorded
-//! parameters, surface, and the refusal's or failure's message). `{home}` in a
+//! parameters, surface, user, the result's keys, and the refusal's or
+//! failure's message). `{home}` in a
 //! call stands for each side's own `$OPS_HOME`.
 
 mod common;
@@ -258,12 +260,156 @@ fn sequences() -> Vec<Sequence> {
             NO_RULES,
             json!([{"tool": "delete_vm", "params": {"vm": 1, "dry_run": true}, "repeat": 3}]),
         ),
+        s(
+            "a tool that reports its failure and returns",
+            &[],
+            NO_RULES,
+            json!([{"tool": "create_dfw_rule", "params": {"rule": "r1"}, "reports_failure": true}]),
+        ),
+        s(
+            "a failing write, a redacted argument and a traceback",
+            &[],
+            NO_RULES,
+            json!([{"tool": "create_dfw_rule", "params": {"rule": "r1", "password": "x"}, "sensitive": ["password"], "fails": true, "risk": "medium"}]),
+        ),
     ]
 }
 
-/// (tool, status, rule, params, surface, message) of every row, in id order,
-/// with the home's path written `{home}`.
-fn outcome(home: &Path) -> Vec<(String, String, String, String, String, String)> {
+/// The CLI guard (Python's `@guarded`) and network callers (the SDK's
+/// authenticated request), each against our guard's `surface("cli")` and
+/// `client(..)`.
+fn cli_and_network_sequences() -> Vec<Sequence> {
+    let s = |name, env, rules, calls| Sequence {
+        name,
+        env,
+        rules,
+        calls,
+    };
+    let cli = |tool: &str, params: Value| json!({"tool": tool, "params": params, "cli": true, "risk": "critical"});
+    let mut declined = cli("delete_vm", json!({"vm": "web-01"}));
+    declined["declines"] = json!(true);
+    let mut failing = cli("delete_vm", json!({"vm": "web-01"}));
+    failing["fails"] = json!(true);
+    let mut reporting = cli("delete_vm", json!({"vm": "web-02"}));
+    reporting["reports_failure"] = json!(true);
+    let net = |client: &str, tool: &str, params: Value| json!({"tool": tool, "params": params, "client": client});
+    vec![
+        s(
+            "a CLI command the operator declines is rejected",
+            &[],
+            NO_RULES,
+            json!([declined.clone()]),
+        ),
+        s(
+            "declined with policy disabled is rejected_bypassed",
+            &[("VMWARE_POLICY_DISABLED", "1")],
+            NO_RULES,
+            json!([declined]),
+        ),
+        s(
+            "a failing CLI command records its message alone",
+            &[],
+            NO_RULES,
+            json!([failing]),
+        ),
+        s(
+            "a CLI command that reports its failure",
+            &[],
+            NO_RULES,
+            json!([reporting]),
+        ),
+        s(
+            "a CLI command's --limit wording",
+            &[],
+            NO_RULES,
+            json!([cli("list_vms", json!({"limit": 0}))]),
+        ),
+        s(
+            "a CLI command is denied by the same rules",
+            &[],
+            NO_DELETE,
+            json!([cli("delete_vm", json!({"vm": 1}))]),
+        ),
+        s(
+            "a network caller may not touch host files",
+            &[],
+            NO_RULES,
+            json!([net("ci-bot", "deploy_ova", json!({"ova_path": "/tmp/images/web.ova"})), {"tool": "deploy_ova", "params": {"ova_path": "/tmp/images/web.ova"}}]),
+        ),
+        s(
+            "a network caller inside and outside the file root",
+            &[("VMWARE_MCP_FILE_ROOT", "/tmp/vmware-audit-file-root")],
+            NO_RULES,
+            json!([
+                net(
+                    "ci-bot",
+                    "deploy_ova",
+                    json!({"ova_path": "/tmp/vmware-audit-file-root/web.ova"})
+                ),
+                net(
+                    "ci-bot",
+                    "deploy_ova",
+                    json!({"ova_path": "/tmp/vmware-audit-file-root/../etc/passwd"})
+                ),
+                net(
+                    "ci-bot",
+                    "download_file",
+                    json!({"local_path": "/tmp/elsewhere/x.txt"})
+                )
+            ]),
+        ),
+        s(
+            "each network caller has its own breaker, apart from the process's own",
+            &[("VMWARE_RUNAWAY_MAX", "2")],
+            NO_RULES,
+            json!([
+                {"tool": "get_task", "params": {"task_id": "t"}, "repeat": 3, "client": "alice"},
+                {"tool": "get_task", "params": {"task_id": "t"}, "repeat": 3, "client": "bob"},
+                {"tool": "get_task", "params": {"task_id": "t"}, "repeat": 3}
+            ]),
+        ),
+        s(
+            "the surfaces a call can name, and one it cannot",
+            &[],
+            NO_RULES,
+            json!(
+                [
+                    "mcp-https",
+                    "mcp-http-loopback",
+                    "daemon",
+                    "mcp-stdio",
+                    "carrier-pigeon"
+                ]
+                .iter()
+                .map(|v| json!({"tool": "list_vms", "params": {"surface_was": v}, "surface": v}))
+                .chain([json!({"tool": "list_vms", "params": {}})])
+                .collect::<Vec<_>>()
+            ),
+        ),
+        s(
+            "a network caller is denied by the same rules",
+            &[],
+            NO_DELETE,
+            json!([net("ci-bot", "delete_vm", json!({"vm": 1}))]),
+        ),
+    ]
+}
+
+/// One row as compared: (tool, status, rule, params, surface, message, user,
+/// the result's shape: its keys, or its JSON when not an object).
+type Compared = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+/// Every row as compared, in id order, with the home's path written `{home}`.
+fn outcome(home: &Path) -> Vec<Compared> {
     let db = home.join("audit.db");
     let real = std::fs::canonicalize(home).unwrap();
     let norm = |s: &str| {
@@ -288,6 +434,10 @@ fn outcome(home: &Path) -> Vec<(String, String, String, String, String, String)>
             } else {
                 String::new()
             };
+            let shape = match &result {
+                Value::Object(o) => o.keys().cloned().collect::<Vec<_>>().join(","),
+                other => other.to_string(),
+            };
             (
                 r.tool,
                 r.status,
@@ -295,6 +445,8 @@ fn outcome(home: &Path) -> Vec<(String, String, String, String, String, String)>
                 norm(&r.params),
                 r.surface,
                 norm(&refusal),
+                r.user,
+                shape,
             )
         })
         .collect()
@@ -367,8 +519,9 @@ fn compare(seq: &Sequence) -> Option<String> {
 #[test]
 fn every_sequence_ends_as_it_does_in_python() {
     let mut all = sequences();
+    all.extend(cli_and_network_sequences());
     all.extend(rename_sequences());
-    assert!(all.len() >= 60, "{} sequences", all.len());
+    assert!(all.len() >= 70, "{} sequences", all.len());
     // Two at a time: each sequence is two short-lived processes.
     let failures: Vec<String> = std::thread::scope(|scope| {
         let halves: Vec<_> = all

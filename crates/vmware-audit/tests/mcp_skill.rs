@@ -27,6 +27,11 @@ const AGENT_MARKERS: &[&str] = &[
 
 /// Run the Python MCP host script; one JSON object per line it printed.
 fn python_host(home: &Home, scenario: &[&str]) -> Vec<Value> {
+    python_host_with(home, scenario, &[])
+}
+
+/// [`python_host`] with these variables set for the host and the skill it starts.
+fn python_host_with(home: &Home, scenario: &[&str], env: &[(&str, &str)]) -> Vec<Value> {
     let bin = mcp_skill_bin();
     let mut args = vec![bin.to_str().unwrap()];
     args.extend_from_slice(scenario);
@@ -34,6 +39,7 @@ fn python_host(home: &Home, scenario: &[&str]) -> Vec<Value> {
     for k in AGENT_MARKERS {
         cmd.env_remove(k);
     }
+    cmd.envs(env.iter().copied());
     let out = cmd.output().expect("run the python MCP host");
     assert!(
         out.status.success(),
@@ -170,7 +176,8 @@ fn a_client_that_exits_mid_call_still_leaves_a_row() {
 fn a_panicking_tool_answers_with_an_error_and_leaves_an_error_row() {
     let home = Home::new();
     home.write_rules("deny: []\n");
-    let steps = python_host(&home, &["panic"]);
+    // Asked for, the backtrace's own frames go into the row, as Python's traceback.
+    let steps = python_host_with(&home, &["panic"], &[("RUST_BACKTRACE", "1")]);
     let panicked = step(&steps, "panic");
     assert_eq!(panicked["is_error"], true);
     let msg = panicked["structured"]["error"].as_str().unwrap();
@@ -180,11 +187,21 @@ fn a_panicking_tool_answers_with_an_error_and_leaves_an_error_row() {
     let all = rows(&home.db());
     assert_eq!(all[0].tool, "create_dfw_rule");
     assert_eq!(all[0].status, "error");
+    let result: Value = serde_json::from_str(&all[0].result).unwrap();
     assert!(
-        all[0].result.contains("panic: create_dfw_rule"),
-        "{}",
-        all[0].result
+        result["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("panic: create_dfw_rule"),
+        "{result}"
     );
+    // Where it panicked, and the skill's own frames, innermost first.
+    let traceback = result["traceback"].as_str().unwrap();
+    assert!(
+        traceback.starts_with("panicked at crates/vmware-policy/examples/mcp_skill.rs:"),
+        "{traceback}"
+    );
+    assert!(traceback.contains("mcp_skill::maybe_panic"), "{traceback}");
     assert_eq!(all[1].status, "ok");
 }
 

@@ -7,13 +7,16 @@
 //! ```
 //!
 //! `calls.json`: a list of `{"tool", "params", "skill"? (nsx_security), "risk"?, "sensitive"?,
-//! "repeat"?, "work_ms"?, "sleep_ms"?, "fails"?}`. Each call runs `repeat`
-//! times (default 1), its body taking `work_ms`; then the process sleeps
-//! `sleep_ms`. A call with `"fails": true` fails.
+//! "repeat"?, "work_ms"?, "sleep_ms"?, "fails"?, "reports_failure"?, "declines"?,
+//! "client"?, "cli"?, "surface"?}`. Each call runs `repeat` times (default 1), its body
+//! taking `work_ms`; then the process sleeps `sleep_ms`. A call with `"fails":
+//! true` fails; `"reports_failure"` reports a failure and returns; `"declines"`
+//! is declined by the operator. `"client"` makes it a network caller's call,
+//! `"cli"` a CLI command's.
 //! The settings (`VMWARE_RUNAWAY_MAX`, ...) come from the environment.
 
 use serde_json::{Value, json};
-use vmware_policy::{Call, Guard, Tool};
+use vmware_policy::{Call, Guard, Tool, report_rejected, report_tool_failure};
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: sequence CALLS.json");
@@ -29,12 +32,29 @@ fn main() {
         let tool = Tool::new(c["skill"].as_str().unwrap_or("nsx_security"), name)
             .risk(c["risk"].as_str().unwrap_or("low"))
             .sensitive_params(&sensitive);
-        let fails = c["fails"].as_bool().unwrap_or(false);
+        let flag = |k: &str| c[k].as_bool().unwrap_or(false);
+        let (fails, reports, declines) = (flag("fails"), flag("reports_failure"), flag("declines"));
         let work = std::time::Duration::from_millis(c["work_ms"].as_u64().unwrap_or(0));
         for _ in 0..c["repeat"].as_u64().unwrap_or(1) {
-            let call = Call::new(c["params"].clone());
+            let mut call = Call::new(c["params"].clone());
+            if let Some(client) = c["client"].as_str() {
+                call = call.client(client);
+            }
+            if flag("cli") {
+                call = call.surface("cli");
+            }
+            if let Some(surface) = c["surface"].as_str() {
+                call = call.surface(surface);
+            }
             let _ = guard.run(&tool, call, || {
                 std::thread::sleep(work);
+                if declines {
+                    report_rejected();
+                    return Ok(json!(null));
+                }
+                if reports {
+                    report_tool_failure("the NSX API answered 503");
+                }
                 if fails {
                     Err("the NSX API answered 503".to_string())
                 } else {

@@ -91,7 +91,8 @@ pub use rusqlite;
 
 pub use audit::{Appended, AuditEngine, AuditOptions, Record};
 pub use guard::{
-    Call, Completion, Guard, GuardError, OnCancel, OnPanic, Outcome, PendingCall, RunOptions, Tool,
+    Call, Completion, Failure, Guard, GuardError, OnCancel, OnPanic, Outcome, PendingCall,
+    RunOptions, Tool, report_rejected, report_tool_failure,
 };
 pub use policy::{CallContext, Decision, PolicyEngine};
 pub use sanitize::sanitize;

@@ -89,6 +89,8 @@ pub fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            // Where it panicked, for the error row of a guarded call.
+            crate::guard::note_panic(info);
             let payload = info.payload();
             let msg = payload
                 .downcast_ref::<&str>()

@@ -24,6 +24,25 @@ const FILE_ROOT_ENV: &str = "VMWARE_MCP_FILE_ROOT";
 /// Why the call's arguments are refused, or `None`. `declared` adds a tool's
 /// own host-path parameters; `network` is a call from a network caller.
 pub fn check(params: &Value, declared: &[String], network: bool) -> Option<String> {
+    check_call(params, declared, network, false).map(|r| r.message)
+}
+
+/// An argument refused, with the name of the error Python raises for it
+/// (the last line of its traceback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+/// [`check`], with the error's name, worded for a CLI command (`--limit`,
+/// "this command's default") when `cli`, as Python's CLI guard words it.
+pub fn check_call(
+    params: &Value,
+    declared: &[String],
+    network: bool,
+    cli: bool,
+) -> Option<Refusal> {
     let obj = params.as_object()?;
     let mut names: Vec<&str> = HOST_PATH_PARAMS.to_vec();
     names.extend(declared.iter().map(String::as_str));
@@ -31,20 +50,37 @@ pub fn check(params: &Value, declared: &[String], network: bool) -> Option<Strin
         if let Some(v) = obj.get(name)
             && let Some(why) = check_host_path(v, network)
         {
-            return Some(why);
+            return Some(Refusal {
+                error_type: "HostPathRefusedError",
+                message: why,
+            });
         }
     }
-    match obj.get("limit") {
+    check_limit(obj.get("limit"), cli).map(|message| Refusal {
+        error_type: "ToolArgumentError",
+        message,
+    })
+}
+
+fn check_limit(limit: Option<&Value>, cli: bool) -> Option<String> {
+    match limit {
         None | Some(Value::Null) => None,
         Some(Value::Number(n))
             if n.as_i64().is_some_and(|l| l >= 1) || n.as_u64().is_some_and(|u| u >= 1) =>
         {
             None
         }
-        Some(other) => Some(format!(
-            "limit must be a positive integer (1 or more), got {}. Omit limit to use this tool's default.",
-            py_repr(other)
-        )),
+        Some(other) => {
+            let (name, what) = if cli {
+                ("--limit", "command")
+            } else {
+                ("limit", "tool")
+            };
+            Some(format!(
+                "{name} must be a positive integer (1 or more), got {}. Omit {name} to use this {what}'s default.",
+                py_repr(other)
+            ))
+        }
     }
 }
 

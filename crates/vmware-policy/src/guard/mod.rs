@@ -11,8 +11,10 @@
 
 pub mod args;
 pub mod budget;
+mod failure;
 pub(crate) mod pending;
 pub(crate) mod run_async;
+mod signal;
 mod status;
 mod tool;
 
@@ -26,8 +28,11 @@ use crate::identity;
 use crate::policy::{Decision, PolicyEngine};
 use crate::redact;
 
+pub use failure::Failure;
+pub(crate) use failure::note_panic;
 pub use pending::{Completion, Finished, PendingCall};
 pub use run_async::{OnCancel, OnPanic, RunOptions};
+pub use signal::{report_rejected, report_tool_failure};
 pub use tool::{Call, Tool};
 
 /// Maps a call's target (its `target` or `env` argument, `""` when omitted)
@@ -176,9 +181,13 @@ impl Guard {
             }
         };
         let decision = pending.decision().clone();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        let slot = pending.slot().clone();
+        let ran = signal::within(&slot, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        });
+        match ran {
             Err(panic) => {
-                let done = pending.complete(Completion::Panicked(pending::panic_message(&*panic)));
+                let done = pending.complete(Completion::Panicked(Failure::of_panic(&*panic)));
                 if let Some(r) = done.receipt {
                     r.wait();
                 }

@@ -9,6 +9,8 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::failure::Failure;
+use super::signal::{Signal, Slot};
 use super::status::{final_status, returned_failure, surface_for_row};
 use super::{Call, Guard, Tool, args, budget};
 use crate::audit::{Receipt, Record, python_json};
@@ -45,19 +47,23 @@ pub enum Completion {
     /// The tool returned this value (JSON). `ok`, or `error` when it is the
     /// family's failure envelope (`{"error": ...}`, `{"outcome": "failed"}`).
     Returned(Value),
-    /// The tool failed with this message.
-    Failed(String),
+    /// The tool failed: its message and traceback summary (`"text".into()`
+    /// for a message alone, [`Failure::of`] for an error value).
+    Failed(Failure),
     /// The call was stopped before it finished, for this reason
     /// (`cancelled`, ...).
     Interrupted(String),
-    /// The tool panicked with this message.
-    Panicked(String),
+    /// The tool panicked.
+    Panicked(Failure),
+    /// The operator declined the call (a confirmation answered no): `rejected`.
+    Rejected,
 }
 
 /// What [`PendingCall::finish`] recorded.
 #[derive(Debug)]
 pub struct Finished {
-    /// The status of the row (`ok`, `error`, `dry_run`, `interrupted`, `*_bypassed`).
+    /// The status of the row (`ok`, `error`, `dry_run`, `interrupted`,
+    /// `rejected`, `*_bypassed`).
     pub status: String,
     /// The row's receipt (`None` when auditing is off): await it, or drop it
     /// and the row is written all the same.
@@ -72,6 +78,8 @@ pub struct PendingCall {
     decision: Decision,
     start: Instant,
     done: bool,
+    /// What the tool reported from inside ([`super::report_tool_failure`], ...).
+    slot: Slot,
 }
 
 impl Guard {
@@ -92,16 +100,28 @@ impl Guard {
         {
             call.env = resolve_env(resolve.as_ref(), &call.params);
         }
+        // A CLI command gets Python's CLI guard's wording for the argument rules.
+        let cli = call.surface == "cli";
         // The family's argument rules come first, before policy (Python's order).
-        if let Some(why) = args::check(&call.params, &tool.path_params, call.client.is_some()) {
-            let result = json!({"error": sanitize(&redact::redact_text(&why), 500)});
-            let receipt = self.submit_row(tool, &call, "error", &result, start);
+        if let Some(refused) =
+            args::check_call(&call.params, &tool.path_params, call.client.is_some(), cli)
+        {
+            // Python records the raised error's traceback; its CLI guard, the message.
+            let failure = Failure {
+                traceback: if cli {
+                    String::new()
+                } else {
+                    format!("{}: {}", refused.error_type, refused.message)
+                },
+                message: refused.message.clone(),
+            };
+            let receipt = self.submit_row(tool, &call, "error", &failure.row(""), start);
             return Err(Refused {
                 invalid_argument: true,
                 decision: Decision {
                     allowed: false,
                     rule: "invalid_argument".into(),
-                    reason: why,
+                    reason: refused.message,
                 },
                 status: "error".into(),
                 receipt,
@@ -135,12 +155,14 @@ impl Guard {
             });
         }
         // Budgets count only what policy allowed (Python's order).
-        let limits = budget::Limits::from_env();
+        // Unlike Python's CLI guard, a CLI-surface call is counted too: a
+        // command is one call per process there, so only a process that
+        // loops (examples/skill --repeat) can trip it, and that is a runaway.
         let counted = budget::global().check_and_record(
             &tool.name,
             &call.params,
             call.client.as_deref(),
-            limits,
+            budget::Limits::from_env(),
             start,
         );
         if let Err(refusal) = counted {
@@ -166,6 +188,7 @@ impl Guard {
             decision,
             start,
             done: false,
+            slot: Slot::default(),
         })
     }
 
@@ -299,7 +322,7 @@ impl PendingCall {
             Ok(v) => Completion::Returned(
                 serde_json::to_value(v).unwrap_or_else(|e| json!({ "_raw": e.to_string() })),
             ),
-            Err(e) => Completion::Failed(e.to_string()),
+            Err(e) => Completion::Failed(Failure::of(e)),
         };
         self.complete(completion)
     }
@@ -314,37 +337,55 @@ impl PendingCall {
     fn record(&mut self, completion: Completion) -> Finished {
         self.done = true;
         let bypassed = self.decision.rule == "policy_disabled";
-        let scrub = |text: &str| sanitize(&redact::redact_text(text), 500);
-        let (status, row) = match completion {
-            Completion::Returned(real) => {
-                let previewed = real.get("action").and_then(Value::as_str) == Some("preview");
-                let status = if returned_failure(&real) {
-                    "error"
-                } else {
-                    "ok"
-                };
+        let params = &self.call.params;
+        let reported = self.slot.take();
+        // Python's CLI guard words and records a few endings its own way.
+        let cli = self.call.surface == "cli";
+        let (status, row) = match (completion, reported) {
+            // A panic or an interruption is what happened, whatever was reported.
+            (Completion::Panicked(f), _) => (
+                final_status("error", bypassed, false, params),
+                f.row("panic: "),
+            ),
+            (Completion::Interrupted(why), _) => {
+                let what = if cli { "command" } else { "call" };
+                (
+                    final_status("interrupted", bypassed, false, params),
+                    Failure::from(format!("{what} interrupted ({why})")).row(""),
+                )
+            }
+            // Python's CLI guard records a declined confirmation with no result: `{}`.
+            (Completion::Rejected, _) | (_, Some(Signal::Rejected)) => {
+                (final_status("rejected", bypassed, false, params), json!({}))
+            }
+            // The CLI guard records the message alone (the command printed the rest).
+            (Completion::Failed(f), _) if cli => (
+                final_status("error", bypassed, false, params),
+                Failure::from(f.message).row(""),
+            ),
+            (Completion::Failed(f), _) => {
+                (final_status("error", bypassed, false, params), f.row(""))
+            }
+            (Completion::Returned(_), Some(Signal::Failed(msg))) if cli => (
+                final_status("error", bypassed, false, params),
+                Failure::from(msg).row(""),
+            ),
+            (Completion::Returned(real), reported) => {
+                // The CLI guard reads neither a returned failure nor a preview.
+                let previewed =
+                    !cli && real.get("action").and_then(Value::as_str) == Some("preview");
+                let failed = (!cli && returned_failure(&real))
+                    || matches!(reported, Some(Signal::Failed(_)));
+                let status = if failed { "error" } else { "ok" };
+                // A reported failure keeps the returned value in the row, as
+                // Python's `@vmware_tool` does (its message is the tool's to show).
                 let row = if self.tool.sensitive_result {
                     Value::String(redact::REDACTED_DECLARED.into())
                 } else {
                     real
                 };
-                (
-                    final_status(status, bypassed, previewed, &self.call.params),
-                    row,
-                )
+                (final_status(status, bypassed, previewed, params), row)
             }
-            Completion::Failed(msg) => (
-                final_status("error", bypassed, false, &self.call.params),
-                json!({"error": scrub(&msg)}),
-            ),
-            Completion::Panicked(msg) => (
-                final_status("error", bypassed, false, &self.call.params),
-                json!({"error": scrub(&format!("panic: {msg}"))}),
-            ),
-            Completion::Interrupted(why) => (
-                final_status("interrupted", bypassed, false, &self.call.params),
-                json!({"error": scrub(&format!("call interrupted ({why})"))}),
-            ),
         };
         let receipt = self
             .guard
@@ -370,6 +411,13 @@ impl std::fmt::Debug for PendingCall {
             .field("decision", &self.decision)
             .field("elapsed", &self.start.elapsed())
             .finish()
+    }
+}
+
+impl PendingCall {
+    /// This call's slot for what the tool reports from inside.
+    pub(crate) fn slot(&self) -> &Slot {
+        &self.slot
     }
 }
 

@@ -10,7 +10,9 @@ use std::task::Poll;
 
 use serde::Serialize;
 
-use super::pending::{Completion, panic_message};
+use super::failure::Failure;
+use super::pending::Completion;
+use super::signal::{self, Slot};
 use super::{Call, Guard, GuardError, Outcome, Tool};
 
 /// What a cancelled call does: the choice is the skill's, per tool. A read can
@@ -95,12 +97,15 @@ pub(crate) async fn drive<R>(
     fut: impl Future<Output = R>,
     cancel: impl Future<Output = ()>,
     on_cancel: OnCancel,
+    slot: &Slot,
 ) -> Ran<R> {
     let mut fut = pin!(fut);
     let mut cancel = pin!(cancel);
     let mut cancelled = false;
     std::future::poll_fn(|cx| {
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+        match signal::within(slot, || {
+            catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx)))
+        }) {
             Ok(Poll::Ready(r)) => return Poll::Ready(Ran::Done(r)),
             Err(panic) => return Poll::Ready(Ran::Panicked(panic)),
             Ok(Poll::Pending) => {}
@@ -167,7 +172,8 @@ impl Guard {
             }
         };
         let decision = pending.decision().clone();
-        let ran = drive(fut, opts.cancel, opts.on_cancel).await;
+        let slot = pending.slot().clone();
+        let ran = drive(fut, opts.cancel, opts.on_cancel, &slot).await;
         let (done, result) = match ran {
             Ran::Done(result) => (pending.finish(&result), result.map_err(GuardError::Failed)),
             Ran::Cancelled => {
@@ -176,8 +182,9 @@ impl Guard {
                 (done, Err(GuardError::Interrupted { ran_ms }))
             }
             Ran::Panicked(panic) => {
-                let msg = panic_message(&*panic);
-                let done = pending.complete(Completion::Panicked(msg.clone()));
+                let failure = Failure::of_panic(&*panic);
+                let msg = failure.message.clone();
+                let done = pending.complete(Completion::Panicked(failure));
                 if opts.on_panic == OnPanic::Resume {
                     if let Some(r) = done.receipt {
                         r.await;

@@ -51,7 +51,7 @@ pub fn completion_of(result: &CallToolResult) -> Completion {
             }
             _ => content_text(&result.content),
         };
-        return Completion::Failed(text);
+        return Completion::Failed(text.into());
     }
     if let Some(v) = &result.structured_content {
         return Completion::Returned(v.clone());
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn an_error_result_is_a_failure_and_json_text_is_recorded_as_json() {
         match completion_of(&CallToolResult::error(vec![ContentBlock::text("HTTP 503")])) {
-            Completion::Failed(t) => assert_eq!(t, "HTTP 503"),
+            Completion::Failed(t) => assert_eq!(t.message, "HTTP 503"),
             other => panic!("{other:?}"),
         }
         match completion_of(&CallToolResult::success(vec![ContentBlock::text(

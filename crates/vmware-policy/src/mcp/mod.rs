@@ -10,7 +10,9 @@
 //! the raw arguments as the client sent them (redacted), surface `mcp-stdio`
 //! (or as set), the trace-id of `_meta.traceparent` as correlation id, the
 //! client's `clientInfo.name` as agent when no environment marker names one,
-//! and the environment from the guard's resolver.
+//! and the environment from the guard's resolver. A tool whose elicitation
+//! the operator declined calls [`crate::report_rejected`] and its row is
+//! `rejected`.
 
 mod context;
 mod in_flight;
@@ -26,9 +28,8 @@ use serde_json::{Value, json};
 pub use context::{completion_of, trace_id};
 pub use in_flight::InFlight;
 
-use crate::guard::pending::panic_message;
 use crate::guard::run_async::{Ran, drive};
-use crate::guard::{Call, Completion, Guard, OnCancel, Tool};
+use crate::guard::{Call, Completion, Failure, Guard, OnCancel, Tool};
 use crate::policy::Decision;
 
 /// One tool as the guard knows it.
@@ -184,7 +185,8 @@ impl<S: Service<RoleServer>> GuardedServer<S> {
         let run = self
             .inner
             .handle_request(ClientRequest::CallToolRequest(request), context);
-        let (completion, answer) = match drive(run, cancelled, declared.on_cancel).await {
+        let slot = pending.slot().clone();
+        let (completion, answer) = match drive(run, cancelled, declared.on_cancel, &slot).await {
             Ran::Done(Ok(ServerResult::CallToolResult(r))) => {
                 (completion_of(&r), Ok(ServerResult::CallToolResult(r)))
             }
@@ -192,7 +194,13 @@ impl<S: Service<RoleServer>> GuardedServer<S> {
                 Completion::Returned(serde_json::to_value(&other).unwrap_or(Value::Null)),
                 Ok(other),
             ),
-            Ran::Done(Err(e)) => (Completion::Failed(e.message.to_string()), Err(e)),
+            Ran::Done(Err(e)) => {
+                let failure = Failure {
+                    message: e.message.to_string(),
+                    ..Failure::of(&e)
+                };
+                (Completion::Failed(failure), Err(e))
+            }
             // rmcp sends nothing for a cancelled request; this answer is dropped.
             // The token fires for the client's notifications/cancelled and for
             // the server stopping (stdin closed, SIGTERM) alike.
@@ -206,13 +214,13 @@ impl<S: Service<RoleServer>> GuardedServer<S> {
                 )),
             ),
             Ran::Panicked(panic) => {
-                let msg = panic_message(&*panic);
-                let shown = crate::sanitize(&crate::redact::redact_text(&msg), 500);
+                let failure = Failure::of_panic(&*panic);
+                let shown = crate::sanitize(&crate::redact::redact_text(&failure.message), 500);
                 let answer = CallToolResult::structured_error(
                     json!({"error": format!("the tool failed unexpectedly: {shown}")}),
                 );
                 (
-                    Completion::Panicked(msg),
+                    Completion::Panicked(failure),
                     Ok(ServerResult::CallToolResult(answer)),
                 )
             }
