@@ -290,7 +290,7 @@ fn sync_dir(path: &Path) {
     }
 }
 
-/// Whether an archive was named by our rotation (see [`archive_name`]).
+/// Whether an archive was named by our rotation (see `archive_name`).
 pub fn is_our_archive(path: &Path) -> bool {
     path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
         n.ends_with(&format!("{OUR_MARK}.db")) || n.contains(&format!("{OUR_MARK}-"))
