@@ -38,14 +38,31 @@ impl Shared {
         self.install(load_rules(&self.path))
     }
 
-    /// Reload only if the file did not change while it was read: a file
-    /// written in place (truncated, then written) can be caught half-written
-    /// or empty, and an empty rules file means "allow everything". `None`
-    /// when it changed (nothing installed; the watcher waits and tries again).
-    pub(crate) fn reload_if_stable(&self, quiet: std::time::Duration) -> Option<bool> {
+    /// Reload only if the file is still the version the watcher waited on
+    /// (`settled`) and did not change while it was read: a file written in
+    /// place (truncated, then written) can be caught half-written or empty,
+    /// and an empty rules file means "allow everything". `None` when it
+    /// changed (nothing installed; the watcher settles and tries again).
+    pub(crate) fn reload_if_stable(
+        &self,
+        settled: Option<&super::watch::Fingerprint>,
+        quiet: std::time::Duration,
+    ) -> Option<bool> {
         let before = super::watch::fingerprint(&self.path);
+        if before.as_ref() != settled {
+            // Rewritten since it went quiet: what went quiet is not what
+            // would be read (a writer may have just truncated it).
+            return None;
+        }
         let next = load_rules(&self.path);
         let after = super::watch::fingerprint(&self.path);
+        // However it was settled, an empty file must have been empty for
+        // EMPTY_QUIET: a writer preempted between truncating and writing
+        // leaves exactly that.
+        let quiet = match &after {
+            Some(f) if f.len == 0 => quiet.max(super::watch::EMPTY_QUIET),
+            _ => quiet,
+        };
         // Changed while read, or changed so recently that a writer may still
         // be at it (the watcher gives up waiting for quiet under endless churn).
         let young = after
@@ -238,4 +255,71 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    use crate::policy::watch::{QUIET, fingerprint};
+
+    const ONE_RULE: &str = "deny:\n  - name: no-probe\n    operations: [probe]\n";
+
+    fn aged(path: &Path, by: Duration) {
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(SystemTime::now() - by).unwrap();
+    }
+
+    /// The churn test's rare failure, made deterministic: the watcher settled
+    /// on one version, a writer then truncated the file and was preempted.
+    #[test]
+    fn a_file_truncated_after_it_settled_is_not_installed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.yaml");
+        std::fs::write(&path, ONE_RULE).unwrap();
+        aged(&path, Duration::from_secs(5));
+        let engine = PolicyEngine::without_watching(&path);
+        let settled = fingerprint(&path);
+        // Truncated in place, and old enough for QUIET by the time it is read.
+        std::fs::File::options()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        aged(&path, Duration::from_millis(100));
+        assert_eq!(
+            engine.shared.reload_if_stable(settled.as_ref(), QUIET),
+            None
+        );
+        assert_eq!(engine.rules().deny_count(), 1, "the rules in force stay");
+    }
+
+    #[test]
+    fn an_empty_file_is_installed_only_once_it_has_been_empty_for_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.yaml");
+        std::fs::write(&path, ONE_RULE).unwrap();
+        let engine = PolicyEngine::without_watching(&path);
+        std::fs::write(&path, "").unwrap();
+        aged(&path, Duration::from_millis(100));
+        let settled = fingerprint(&path);
+        assert_eq!(
+            engine.shared.reload_if_stable(settled.as_ref(), QUIET),
+            None,
+            "100 ms empty is a writer between truncating and writing"
+        );
+        assert_eq!(engine.rules().deny_count(), 1);
+        aged(&path, Duration::from_secs(2));
+        let settled = fingerprint(&path);
+        assert_eq!(
+            engine.shared.reload_if_stable(settled.as_ref(), QUIET),
+            Some(true)
+        );
+        assert_eq!(
+            engine.rules().deny_count(),
+            0,
+            "empty for long: it is meant"
+        );
+    }
 }

@@ -60,7 +60,7 @@ impl Drop for Watcher {
 pub(crate) struct Fingerprint {
     ino: u64,
     dev: u64,
-    len: u64,
+    pub(crate) len: u64,
     pub(crate) mtime: Option<SystemTime>,
     ctime_ns: i64,
 }
@@ -185,7 +185,9 @@ fn run(path: PathBuf, shared: Weak<Shared>, stop: Arc<AtomicBool>, loaded: Optio
         for _ in 0..50 {
             let now = settle(&path, &stop, loaded.as_ref(), renamed_in);
             let quiet = quiet_for(now.as_ref(), loaded.as_ref(), renamed_in);
-            if shared.reload_if_stable(quiet).is_some() || stop.load(Ordering::Relaxed) {
+            if shared.reload_if_stable(now.as_ref(), quiet).is_some()
+                || stop.load(Ordering::Relaxed)
+            {
                 seen = now;
                 break;
             }
