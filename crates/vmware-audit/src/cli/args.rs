@@ -27,7 +27,9 @@ pub const FILES: &str = "\
 $OPS_HOME/audit.db            the shared audit log (SQLite, WAL), 0600
 $OPS_HOME/audit.*.db          rotated archives (ours: audit.<stamp>.rs[-N].db)
 $OPS_HOME/rules.yaml          the shared rules, 0600
-$OPS_HOME/rules.yaml.*.bak    the last 5 versions replaced by a save";
+$OPS_HOME/rules.yaml.*.bak    the last 5 versions replaced by a save
+$OPS_HOME/seal.key, seal.pub  the sealing key (0600) and its verifier key
+$OPS_HOME/seal/               sealed leaves and signed checkpoints, per database file";
 
 #[derive(Parser)]
 #[command(
@@ -85,6 +87,12 @@ pub enum Command {
     Optimize,
     /// Write a realistic, deterministic database (for trying things out and benchmarks)
     Generate(GenerateArgs),
+    /// Seal the audit log: extend each file's Merkle tree with the rows added
+    /// since the last seal and sign a checkpoint of it (C2SP signed note)
+    Seal(SealArgs),
+    /// Check every sealed row against its signed checkpoints; exit 1 naming the
+    /// first row changed, deleted or inserted, or the checkpoint that is wrong
+    Verify(VerifyArgs),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -270,6 +278,38 @@ pub enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Args)]
+pub struct SealArgs {
+    /// Make the sealing key pair (seal.key, 0600, and seal.pub beside the
+    /// database) and exit; never replaces a key
+    #[arg(long)]
+    pub init_key: bool,
+    /// The key's name, with --init-key [default: vmware-audit-seal/<hostname>]
+    #[arg(long, value_name = "NAME", requires = "init_key")]
+    pub key_name: Option<String>,
+    /// Seal the live file only, not its archives
+    #[arg(long)]
+    pub live_only: bool,
+    /// One JSON object per file sealed
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Verify the archives' rows too (they are always located, to find a
+    /// sealed file that is gone)
+    #[arg(long)]
+    pub archives: bool,
+    /// Also trust this verifier key (`name+id+key`, or a file of them);
+    /// `seal.pub` is trusted when present
+    #[arg(long, value_name = "KEY")]
+    pub trust: Vec<String>,
+    /// One JSON object per file
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]

@@ -3,6 +3,7 @@
 
 mod commit;
 pub mod conn;
+pub mod db_uuid;
 pub mod filter;
 pub mod format;
 pub mod generate;

@@ -17,6 +17,8 @@
 //!    rollups recount them);
 //! 3. the partial file gets its archive name with `link`, which never
 //!    replaces an archive;
+//!    The live file gets a new `db_uuid` in the same transaction (the copy
+//!    keeps the old one): see `db_uuid`.
 //! 4. the live file is compacted (`VACUUM`, then a passive checkpoint), so its
 //!    size on disk, which Python's own threshold reads, drops again.
 //!
@@ -237,7 +239,9 @@ fn cut(c: &Connection, last: i64) -> rusqlite::Result<bool> {
         c.execute_batch(
             "INSERT INTO main.audit_log SELECT * FROM temp.rotate_keep;
              DROP TABLE temp.rotate_keep;",
-        )
+        )?;
+        // The archive copy keeps the file's uuid; what stays is a new file.
+        super::db_uuid::renew(c)
     })();
     match result {
         Ok(()) => c.execute_batch("COMMIT").map(|_| true),
