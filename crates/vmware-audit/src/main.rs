@@ -3,6 +3,7 @@
 
 mod cli;
 mod seal;
+mod signed_rules;
 mod tui;
 
 use clap::Parser;

@@ -278,6 +278,49 @@ pub enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make a key pair for signing rules: PREFIX.key (0600; keep it off the
+    /// hosts) and PREFIX.pub (what hosts trust)
+    Keygen {
+        /// Where to write: PREFIX.key and PREFIX.pub
+        prefix: PathBuf,
+        /// The key's name [default: vmware-audit-rules/<hostname>]
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Sign a rules file: FILE.sig, a signed note over its SHA-256, a revision
+    /// and an expiry (the file must validate)
+    Sign {
+        /// The rules file to sign
+        file: PathBuf,
+        /// The signing key (from `rules keygen`)
+        #[arg(long, value_name = "PATH")]
+        key: PathBuf,
+        /// The revision: hosts install only a revision newer than theirs
+        #[arg(long)]
+        revision: u64,
+        /// When the signature stops being accepted: a duration (30d, 12h) or an RFC 3339 time
+        #[arg(long, default_value = "30d", value_name = "WHEN")]
+        expires: String,
+        /// Where to write the signature [default: FILE.sig]
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
+    /// Fetch a signed rules file, verify, validate and install it (every skill
+    /// hot-reloads it); on any failure the file in force stays
+    Pull {
+        /// The rules file's URL (http or https)
+        url: String,
+        /// The signature's URL [default: URL.sig]
+        #[arg(long, value_name = "URL")]
+        sig_url: Option<String>,
+        /// Trust this verifier key (or a file of them), besides
+        /// rules-trusted.pub beside the rules file
+        #[arg(long, value_name = "KEY")]
+        trust: Vec<String>,
+        /// Pull again at this interval (60s, 5m, 1h) until stopped
+        #[arg(long, value_name = "INTERVAL")]
+        every: Option<String>,
+    },
 }
 
 #[derive(Args)]

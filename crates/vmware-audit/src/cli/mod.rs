@@ -9,6 +9,7 @@ pub mod misc;
 pub mod output;
 pub mod policy;
 pub mod rules;
+pub mod rules_signed;
 pub mod seal;
 pub mod stats;
 pub mod style;

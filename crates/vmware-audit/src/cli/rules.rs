@@ -21,6 +21,22 @@ pub fn run(ctx: &Ctx, cmd: &RulesCommand) -> i32 {
         }
         RulesCommand::Init => init(ctx),
         RulesCommand::Show { json } => show(ctx, *json),
+        RulesCommand::Keygen { prefix, name } => {
+            super::rules_signed::keygen(prefix, name.as_deref())
+        }
+        RulesCommand::Sign {
+            file,
+            key,
+            revision,
+            expires,
+            out,
+        } => super::rules_signed::sign(file, key, *revision, expires, out.as_deref()),
+        RulesCommand::Pull {
+            url,
+            sig_url,
+            trust,
+            every,
+        } => super::rules_signed::pull(ctx, url, sig_url.as_deref(), trust, every.as_deref()),
     }
 }
 

@@ -63,7 +63,7 @@ pub fn init(db: &Path, name: &str) -> Result<String, String> {
     Ok(vkey)
 }
 
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -106,34 +106,35 @@ pub fn signer(db: &Path) -> Result<StandardSigner, String> {
 /// The verifier keys `verify` trusts: `seal.pub` (if present) and each given one.
 pub fn verifiers(db: &Path, extra: &[String]) -> Result<Vec<(String, StandardVerifier)>, String> {
     let (_, public) = paths(db);
-    let mut texts: Vec<String> = Vec::new();
-    match std::fs::read_to_string(&public) {
-        Ok(t) => texts.extend(
-            t.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from),
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot read {}: {e}", public.display())),
+    let mut given: Vec<String> = Vec::new();
+    if public.exists() {
+        given.push(public.display().to_string());
     }
-    for k in extra {
-        // A file of keys, or a key itself.
-        match std::fs::read_to_string(k) {
-            Ok(t) => texts.extend(
-                t.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(String::from),
-            ),
-            Err(_) => texts.push(k.trim().to_string()),
-        }
-    }
-    if texts.is_empty() {
+    given.extend_from_slice(extra);
+    let list = parse_verifiers(&given)?;
+    if list.is_empty() {
         return Err(format!(
             "no key to verify with: {} is missing and no --trust was given",
             public.display()
         ));
+    }
+    Ok(list)
+}
+
+/// Verifier keys from each of `given`: a file of keys (one per line), or a key.
+pub fn parse_verifiers(given: &[String]) -> Result<Vec<(String, StandardVerifier)>, String> {
+    let mut texts: Vec<String> = Vec::new();
+    for k in given {
+        match std::fs::read_to_string(k) {
+            Ok(t) => texts.extend(
+                t.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from),
+            ),
+            Err(_) if !Path::new(k).exists() => texts.push(k.trim().to_string()),
+            Err(e) => return Err(format!("cannot read {k}: {e}")),
+        }
     }
     texts
         .into_iter()

@@ -19,4 +19,5 @@ pub mod key;
 pub mod leaf;
 pub mod note;
 pub mod run;
+pub mod status;
 pub mod store;

@@ -74,7 +74,7 @@ pub fn run(opts: Options) -> i32 {
     spawn_input(tx);
     let mut app = App::new(
         opts.db.display().to_string(),
-        RulesInfo::read(&engine.rules(), &opts.rules),
+        RulesInfo::read(&engine.rules(), &opts.rules).with_seal(&opts.db),
         chrono::Utc::now(),
         opts.color,
     );
@@ -172,7 +172,7 @@ pub fn run(opts: Options) -> i32 {
         if Instant::now() >= next_tick {
             actions.push(Action::Tick(
                 chrono::Utc::now(),
-                RulesInfo::read(&engine.rules(), &opts.rules),
+                RulesInfo::read(&engine.rules(), &opts.rules).with_seal(&opts.db),
             ));
             next_tick = Instant::now() + tick;
         }

@@ -72,6 +72,11 @@ pub struct RulesInfo {
     pub warnings: Vec<String>,
     /// `change_limits:` is set, and (as in Python) not enforced.
     pub change_limits: bool,
+    /// The pulled, signed revision in force (`rev 3 signed`), or that the
+    /// file was edited since it was pulled; `None` when it was never pulled.
+    pub revision: Option<String>,
+    /// What the last `verify` of the audit log found; `None`: never sealed.
+    pub seal: Option<crate::seal::status::SealState>,
 }
 
 impl RulesInfo {
@@ -109,6 +114,8 @@ impl RulesInfo {
             frozen,
             warnings: Vec::new(),
             change_limits: rules.has_change_limits(),
+            revision: None,
+            seal: None,
         }
     }
 
@@ -116,7 +123,14 @@ impl RulesInfo {
     pub fn read(rules: &RuleSet, path: &std::path::Path) -> RulesInfo {
         let mut info = RulesInfo::of(rules);
         info.warnings = vmware_policy::home::permission_warnings(path);
+        info.revision = crate::signed_rules::state::describe(path);
         info
+    }
+
+    /// With the audit log's seal state (beside `db`).
+    pub fn with_seal(mut self, db: &std::path::Path) -> RulesInfo {
+        self.seal = crate::seal::status::read(db);
+        self
     }
 }
 

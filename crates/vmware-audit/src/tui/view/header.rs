@@ -10,6 +10,7 @@ use vmware_policy::policy::Window;
 use vmware_policy::safe_text::term_safe;
 
 use super::theme::Theme;
+use crate::seal::status::SealState;
 use crate::tui::state::{App, WindowInfo};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
@@ -33,7 +34,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
     } else {
         Span::styled("❚❚ PAUSED (End follows)", t.warn())
     };
-    let line1 = Line::from(vec![
+    let r = &app.rules;
+    let mut line1 = vec![
         Span::styled(" vmware-audit", t.title()),
         sep(),
         Span::raw(format!("db {}", term_safe(&app.db_path))),
@@ -41,8 +43,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         Span::raw(rows),
         sep(),
         state,
-    ]);
-    let r = &app.rules;
+    ];
+    if let Some(s) = &r.seal {
+        line1.push(sep());
+        line1.push(seal(s, t));
+    }
+    let line1 = Line::from(line1);
     let mut line2 = vec![Span::raw(" rules ")];
     if let Some(w) = r.warnings.first() {
         line2.push(Span::styled(format!("⚠ {} │ ", term_safe(w)), t.bad()));
@@ -61,6 +67,14 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
     } else {
         line2.push(Span::styled(r.source.clone(), t.accent()));
         line2.push(Span::raw(format!(" #{}", r.hash)));
+        if let Some(rev) = &r.revision {
+            let style = if rev.ends_with(" signed") {
+                t.good()
+            } else {
+                t.warn()
+            };
+            line2.push(Span::styled(format!(" {}", term_safe(rev)), style));
+        }
         line2.push(sep());
         line2.extend(window(&r.window, app, t));
         line2.push(sep());
@@ -78,6 +92,21 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         line2.push(Span::styled(term_safe(&r.path).into_owned(), t.dim()));
     }
     f.render_widget(Paragraph::new(vec![line1, Line::from(line2)]), area);
+}
+
+fn seal(s: &SealState, t: Theme) -> Span<'static> {
+    match s {
+        SealState::Alarm(why) => Span::styled(format!("⚠ TAMPERED: {}", term_safe(why)), t.bad()),
+        SealState::Unverified => Span::styled("sealed, never verified", t.warn()),
+        SealState::Verified { up_to_id, at } => Span::styled(
+            format!(
+                "sealed up to id {} · verified {} UTC",
+                up_to_id.map_or("-".to_string(), |i| i.to_string()),
+                at.format("%H:%M")
+            ),
+            t.good(),
+        ),
+    }
 }
 
 fn window(w: &WindowInfo, app: &App, t: Theme) -> Vec<Span<'static>> {

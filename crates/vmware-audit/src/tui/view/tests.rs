@@ -32,6 +32,8 @@ pub fn rules() -> RulesInfo {
         frozen: None,
         warnings: Vec::new(),
         change_limits: false,
+        revision: None,
+        seal: None,
     }
 }
 
@@ -311,6 +313,38 @@ fn change_limits_in_force_are_said_not_enforced_in_the_header() {
     app.update(Action::Tick(now(), r));
     let text = render(&app, 200, 20).backend().to_string();
     assert!(text.contains("change_limits: not enforced"), "{text}");
+}
+
+#[test]
+fn the_header_shows_the_seal_state_and_the_signed_revision() {
+    use crate::seal::status::SealState;
+    let mut app = app_with(sample_rows(), 200, 20);
+    let text = render(&app, 200, 20).backend().to_string();
+    assert!(!text.contains("sealed") && !text.contains("rev "), "{text}");
+    let mut r = rules();
+    r.seal = Some(SealState::Verified {
+        up_to_id: Some(4182),
+        at: now(),
+    });
+    r.revision = Some("rev 7 signed".into());
+    app.update(Action::Tick(now(), r.clone()));
+    let text = render(&app, 200, 20).backend().to_string();
+    assert!(
+        text.contains("sealed up to id 4182 · verified 10:30 UTC"),
+        "{text}"
+    );
+    assert!(text.contains("#3f9a1c2e rev 7 signed"), "{text}");
+    r.seal = Some(SealState::Alarm(
+        "audit.db: row id 57 was changed after it was sealed".into(),
+    ));
+    r.revision = Some("rev 7 edited locally, unsigned".into());
+    app.update(Action::Tick(now(), r));
+    let text = render(&app, 200, 20).backend().to_string();
+    assert!(
+        text.contains("⚠ TAMPERED: audit.db: row id 57 was changed"),
+        "{text}"
+    );
+    assert!(text.contains("rev 7 edited locally, unsigned"), "{text}");
 }
 
 #[test]
