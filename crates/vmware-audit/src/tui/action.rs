@@ -62,7 +62,7 @@ pub enum Action {
     /// The database files changed on disk: read what is new.
     DbChanged,
     /// The slow timer: the clock moved, the rules may have been reloaded.
-    Tick(chrono::DateTime<chrono::Utc>, RulesInfo),
+    Tick(chrono::DateTime<chrono::Utc>, Box<RulesInfo>),
     /// An answer of the data worker.
     Data(Box<Response>),
 

@@ -264,7 +264,7 @@ fn freeze_is_confirmed_then_done_and_the_same_key_unfreezes() {
         by: "alice".into(),
         since: "2026-12-01 10:00".into(),
     });
-    app.update(Action::Tick(now(), r));
+    app.update(Action::Tick(now(), Box::new(r)));
     app.update(Action::Freeze);
     assert_eq!(ed(&app).mode, Mode::ConfirmFreeze { freeze: false });
     // Every pane's header says so, as loudly as an unreadable file.

@@ -172,7 +172,7 @@ pub fn run(opts: Options) -> i32 {
         if Instant::now() >= next_tick {
             actions.push(Action::Tick(
                 chrono::Utc::now(),
-                RulesInfo::read(&engine.rules(), &opts.rules).with_seal(&opts.db),
+                Box::new(RulesInfo::read(&engine.rules(), &opts.rules).with_seal(&opts.db)),
             ));
             next_tick = Instant::now() + tick;
         }

@@ -276,7 +276,7 @@ fn a_missing_database_is_retried_on_the_timer() {
     app.update(Action::Data(Box::new(Response::Problem(
         DbProblem::Missing("none".into()),
     ))));
-    let fx = app.update(Action::Tick(now(), rules()));
+    let fx = app.update(Action::Tick(now(), Box::new(rules())));
     assert!(page_request(&fx).is_some(), "asks again");
     let generation = app.generation;
     app.update(Action::Data(Box::new(Response::Page {

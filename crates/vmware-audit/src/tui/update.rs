@@ -128,7 +128,7 @@ impl App {
             Action::DbChanged => fx.extend(self.tail_effects()),
             Action::Tick(now, rules) => {
                 self.now = now;
-                self.rules = rules;
+                self.rules = *rules;
                 if self.problem.is_some() && self.stream.loading.is_none() {
                     // Retry: the database may exist now, or be readable again.
                     fx.extend(self.refilter_effects());

@@ -296,7 +296,7 @@ fn unreadable_rules_are_shown_as_deny_everything() {
     let mut r = rules();
     r.source = "user-unreadable".into();
     r.unreadable = Some("rules.yaml line 3 column 5: mapping values are not allowed".into());
-    app.update(Action::Tick(now(), r));
+    app.update(Action::Tick(now(), Box::new(r)));
     let t = render(&app, 120, 20);
     let text = t.backend().to_string();
     assert!(text.contains("EVERY CALL IS DENIED"), "{text}");
@@ -310,7 +310,7 @@ fn change_limits_in_force_are_said_not_enforced_in_the_header() {
     assert!(!text.contains("change_limits"), "{text}");
     let mut r = rules();
     r.change_limits = true;
-    app.update(Action::Tick(now(), r));
+    app.update(Action::Tick(now(), Box::new(r)));
     let text = render(&app, 200, 20).backend().to_string();
     assert!(text.contains("change_limits: not enforced"), "{text}");
 }
@@ -327,7 +327,7 @@ fn the_header_shows_the_seal_state_and_the_signed_revision() {
         at: now(),
     });
     r.revision = Some("rev 7 signed".into());
-    app.update(Action::Tick(now(), r.clone()));
+    app.update(Action::Tick(now(), Box::new(r.clone())));
     let text = render(&app, 200, 20).backend().to_string();
     assert!(
         text.contains("sealed up to id 4182 · verified 10:30 UTC"),
@@ -338,7 +338,7 @@ fn the_header_shows_the_seal_state_and_the_signed_revision() {
         "audit.db: row id 57 was changed after it was sealed".into(),
     ));
     r.revision = Some("rev 7 edited locally, unsigned".into());
-    app.update(Action::Tick(now(), r));
+    app.update(Action::Tick(now(), Box::new(r)));
     let text = render(&app, 200, 20).backend().to_string();
     assert!(
         text.contains("⚠ TAMPERED: audit.db: row id 57 was changed"),
@@ -352,7 +352,7 @@ fn a_world_writable_rules_file_is_warned_in_the_header() {
     let mut app = app_with(sample_rows(), 120, 20);
     let mut r = rules();
     r.warnings = vec!["the rules file /x/rules.yaml is world-writable: anyone on this machine can change what agents may do (chmod 600 it)".into()];
-    app.update(Action::Tick(now(), r));
+    app.update(Action::Tick(now(), Box::new(r)));
     let text = render(&app, 120, 20).backend().to_string();
     assert!(
         text.contains("⚠ the rules file /x/rules.yaml is world-writable"),
