@@ -289,6 +289,26 @@ fn rotations_keep_every_sealed_row_verifiable_and_a_replaced_database_is_an_alar
         sealed, 1200,
         "every row sealed once, across the files: {out}"
     );
+    // An archive rotated before the first seal has no uuid and is named by its
+    // first row: changing that row changes its name, and it is still caught.
+    let derived = files
+        .iter()
+        .find(|f| f["db_uuid"].as_str().unwrap().starts_with("derived-"))
+        .expect("an archive rotated before the first seal");
+    let first =
+        derived["last_sealed_id"].as_i64().unwrap() - derived["sealed_rows"].as_i64().unwrap() + 1;
+    sql(
+        Path::new(derived["path"].as_str().unwrap()),
+        &format!("UPDATE audit_log SET status = 'error' WHERE id = {first}"),
+    );
+    let (code, alarms) = verify(home.path(), &["--archives"]);
+    assert_eq!(code, 1);
+    assert!(
+        alarms
+            .iter()
+            .any(|a| a.contains(&format!("row id {first} was changed"))),
+        "{alarms:?}"
+    );
     // The live database replaced wholesale: its sealed rows are in no file.
     std::fs::remove_file(home.db()).unwrap();
     let _ = std::fs::remove_file(home.path().join("audit.db-wal"));
@@ -296,8 +316,12 @@ fn rotations_keep_every_sealed_row_verifiable_and_a_replaced_database_is_an_alar
     common::skill(home.path(), &["list_dfw_policies"]);
     let (code, alarms) = verify(home.path(), &[]);
     assert_eq!(code, 1);
+    // Held to what was sealed at that path: its first row is not the sealed one.
     assert!(
-        alarms.iter().any(|a| a.contains("is in no file")),
+        alarms
+            .iter()
+            .any(|a| a.contains("audit.db: row id 1 was inserted")
+                && a.contains("which no file is named as now")),
         "{alarms:?}"
     );
 }
@@ -320,4 +344,36 @@ fn sealing_without_a_key_says_how_to_make_one_and_the_key_is_private() {
     let again = audit(home.path(), &["seal", "--init-key"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+}
+
+#[test]
+fn a_sealed_file_rotated_away_and_deleted_unseen_is_an_alarm() {
+    let home = sealed_home(100);
+    let out = common::skill(
+        home.path(),
+        &[
+            "list_dfw_policies",
+            "--repeat",
+            "400",
+            "--seq",
+            "--rotate-bytes",
+            "150000",
+        ],
+    );
+    assert!(out.status.success());
+    let archives = vmware_policy::audit::rotate::archives(&home.db());
+    assert!(!archives.is_empty(), "the skill rotated");
+    // Deleted before any seal or verify saw the archives (by an attacker, or
+    // by a retention that outran the seals).
+    for a in &archives {
+        std::fs::remove_file(a).unwrap();
+    }
+    let (code, alarms) = verify(home.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        alarms
+            .iter()
+            .any(|a| a.contains("(rows 1..100) is in no file")),
+        "{alarms:?}"
+    );
 }

@@ -91,7 +91,7 @@ pub fn verify(ctx: &Ctx, a: &VerifyArgs) -> i32 {
     // only with --archives.
     for file in files(&ctx.db, true) {
         if file.live || a.archives {
-            match crate::seal::check::verify_file(&ctx.db, &file, &trusted) {
+            match crate::seal::check::verify_file(&ctx.db, &file, &trusted, None) {
                 Ok(Some(r)) => {
                     seen_logs.insert(r.log.clone());
                     reports.push(r);
@@ -112,21 +112,49 @@ pub fn verify(ctx: &Ctx, a: &VerifyArgs) -> i32 {
             alarms.push(format!("{}: {f}", r.path));
         }
     }
-    // A file sealed while it was the live one, now in no file at all: the
+    // A sealed file no file is named as any more. Still at its path: hold
+    // it to what was sealed (its name is its first row when it has no uuid,
+    // and that row may be what changed). Gone, and it was the live one: the
     // database was replaced, or its rows cut with its uuid.
     for log in store::logs(&ctx.db) {
         if seen_logs.contains(&log) {
             continue;
         }
-        let Ok(s) = store::LogStore::open(&ctx.db, &log) else {
+        let Some(info) = store::LogStore::open(&ctx.db, &log)
+            .ok()
+            .and_then(|s| s.info())
+        else {
             continue;
         };
-        if let Some(info) = s.info().filter(|i| i.live) {
-            alarms.push(format!(
+        let file = DbFile {
+            path: std::path::PathBuf::from(&info.path),
+            live: info.live,
+        };
+        // Held only when the file there has no uuid of its own: one that
+        // has one is another database (ours renamed it in a rotation).
+        let unnamed = file.path.is_file()
+            && (a.archives || info.live)
+            && Snapshot::open(&file, false)
+                .is_ok_and(|s| s.log.is_none_or(|l| l.starts_with("derived-")));
+        let held = unnamed
+            .then(|| crate::seal::check::verify_file(&ctx.db, &file, &trusted, Some(&log)))
+            .and_then(|r| r.ok().flatten());
+        match held {
+            Some(r) => {
+                if let Some(f) = &r.finding {
+                    alarms.push(format!(
+                        "{}: {f} (held to db {log}, sealed at this path, which no file is named as now)",
+                        r.path
+                    ));
+                }
+                reports.push(r);
+            }
+            None if info.live => alarms.push(format!(
                 "{}: the database sealed there as db {log} (rows {}..{}) is in no file: it was replaced or \
                  its sealed rows removed (an archive deleted by retention before any seal saw it also ends here)",
                 info.path, info.first_id, info.last_id
-            ));
+            )),
+            None => {}
         }
     }
     for r in &reports {

@@ -66,14 +66,17 @@ pub struct Report {
     pub finding: Option<Finding>,
 }
 
-/// Verify one file; `Ok(None)` when it was never sealed.
+/// Verify one file; `Ok(None)` when it was never sealed. `as_log` holds it
+/// to a given log whatever it is named now (a file whose first row, which
+/// names a file with no uuid, was changed).
 pub fn verify_file(
     db: &Path,
     file: &DbFile,
     trusted: &[(String, StandardVerifier)],
+    as_log: Option<&str>,
 ) -> Result<Option<Report>, String> {
     let snap = Snapshot::open(file, false)?;
-    let Some(log) = snap.log.clone() else {
+    let Some(log) = as_log.map(str::to_string).or_else(|| snap.log.clone()) else {
         return Ok(None);
     };
     let store = LogStore::open(db, &log)?;
