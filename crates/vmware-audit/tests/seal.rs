@@ -377,3 +377,37 @@ fn a_sealed_file_rotated_away_and_deleted_unseen_is_an_alarm() {
         "{alarms:?}"
     );
 }
+
+#[test]
+fn seal_every_keeps_new_rows_unsealed_only_for_its_interval() {
+    let home = sealed_home(5);
+    let mut sealer = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+        .args(["seal", "--every", "1s"])
+        .env("OPS_HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::skill(
+        home.path(),
+        &["list_dfw_policies", "--repeat", "7", "--seq"],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let out = ok(home.path(), &["verify", "--json"]);
+        if out.contains("\"unsealed_rows\":0") && out.contains("\"sealed_rows\":12") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not sealed in time: {out}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = sealer.kill();
+    let out = sealer.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !said.contains("nothing new"),
+        "the loop says only what changed: {said}"
+    );
+}

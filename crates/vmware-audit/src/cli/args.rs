@@ -335,6 +335,10 @@ pub struct SealArgs {
     /// Seal the live file only, not its archives
     #[arg(long)]
     pub live_only: bool,
+    /// Seal again at this interval (10s, 5m) until stopped, so new rows stay
+    /// unsealed only that long
+    #[arg(long, value_name = "INTERVAL", conflicts_with = "init_key")]
+    pub every: Option<String>,
     /// One JSON object per file sealed
     #[arg(long)]
     pub json: bool,

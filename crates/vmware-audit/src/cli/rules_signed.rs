@@ -101,7 +101,7 @@ fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
     Ok(Utc::now() + chrono::Duration::from_std(d).map_err(|e| e.to_string())?)
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("{s:?} is not a duration like 60s, 5m, 12h or 30d");
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
     let n: u64 = n.parse().map_err(|_| bad())?;

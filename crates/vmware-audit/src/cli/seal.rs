@@ -40,12 +40,29 @@ pub fn seal(ctx: &Ctx, a: &SealArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return output::fail(&e),
     };
+    let interval = match a.every.as_deref().map(super::rules_signed::parse_duration) {
+        Some(Err(e)) => return output::fail(&e),
+        Some(Ok(d)) => Some(d),
+        None => None,
+    };
+    loop {
+        let code = seal_once(ctx, a, &signer, interval.is_some());
+        let Some(wait) = interval else {
+            return code;
+        };
+        std::thread::sleep(wait);
+    }
+}
+
+/// One pass over the files; `quiet` (the `--every` loop) says only what changed.
+fn seal_once(ctx: &Ctx, a: &SealArgs, signer: &signed_note::StandardSigner, quiet: bool) -> i32 {
     let host = key::host_name();
     let mut code = 0;
     let mut out = std::io::stdout().lock();
     for file in files(&ctx.db, !a.live_only) {
-        match run::seal_file(&ctx.db, &file, &signer, &host) {
+        match run::seal_file(&ctx.db, &file, signer, &host) {
             Ok(None) => {}
+            Ok(Some(s)) if quiet && !s.signed => {}
             Ok(Some(s)) if a.json => {
                 let line = json!({
                     "path": s.path, "db_uuid": s.log, "new_rows": s.new_rows,
