@@ -194,6 +194,15 @@ fn only_a_good_newer_signed_revision_installs_and_a_looping_skill_obeys_it() {
     // The same URL again: the server's ETag says nothing changed.
     let again = ok(home.path(), &["rules", "pull", &url("good")]);
     assert!(again.contains("not modified"), "{again}");
+    // A host that edits the pulled file by hand drifts; the next pull puts
+    // the signed revision back (however the ETag reads).
+    std::fs::write(home.rules(), "deny: []\n").unwrap();
+    let back = ok(home.path(), &["rules", "pull", &url("good")]);
+    assert!(
+        back.contains("restored (it had been edited on this host) revision 2"),
+        "{back}"
+    );
+    assert_eq!(std::fs::read_to_string(home.rules()).unwrap(), DENY_DELETES);
 
     // The looping skill obeys the pulled rules within its reload time.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -236,10 +245,16 @@ fn only_a_good_newer_signed_revision_installs_and_a_looping_skill_obeys_it() {
     let statuses: Vec<&str> = pulls.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(
         statuses,
-        ["error", "error", "error", "ok", "error"],
+        ["error", "error", "error", "ok", "error", "ok"],
         "{pulls:?}"
     );
     assert!(pulls[3].1.contains("\"revision\": 2"), "{:?}", pulls[3]);
+    // A refusal records what was offered: the older revision, its hash.
+    assert!(
+        pulls[4].1.contains("\"revision\": 1, \"sha256\": \""),
+        "{:?}",
+        pulls[4]
+    );
 }
 
 #[test]

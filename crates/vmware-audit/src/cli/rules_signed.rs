@@ -160,9 +160,15 @@ pub fn pull(
                 revision,
                 sha256,
                 signed_by,
+                restored,
             } => {
+                let what = if *restored {
+                    "restored (it had been edited on this host)"
+                } else {
+                    "installed"
+                };
                 println!(
-                    "installed revision {revision} on {host}: {} sha256 {sha256}, signed by {}",
+                    "{what} revision {revision} on {host}: {} sha256 {sha256}, signed by {}",
                     ctx.rules.display(),
                     signed_by.join(", ")
                 );

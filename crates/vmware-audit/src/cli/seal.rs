@@ -237,8 +237,11 @@ fn record(ctx: &Ctx, reports: &[Report], alarms: &[String]) {
         "sealed_up_to_id": live.and_then(|r| r.last_sealed_id),
         "alarm": alarms.first(),
     });
-    let path = store::root(&ctx.db).join("last-verify.json");
-    if path.parent().is_some_and(|p| p.is_dir()) {
-        let _ = std::fs::write(&path, state.to_string());
+    let dir = store::root(&ctx.db);
+    if dir.is_dir()
+        && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&dir)
+        && tmp.write_all(state.to_string().as_bytes()).is_ok()
+    {
+        let _ = tmp.persist(dir.join("last-verify.json"));
     }
 }

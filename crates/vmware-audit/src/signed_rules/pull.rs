@@ -21,6 +21,8 @@ pub enum Pulled {
         revision: u64,
         sha256: String,
         signed_by: Vec<String>,
+        /// The same revision put back over a local edit (drift undone).
+        restored: bool,
     },
     /// The server said the file had not changed since the last pull (ETag).
     NotModified,
@@ -39,12 +41,23 @@ pub struct Source<'a> {
 /// Pull once into `rules`, recording the outcome in the audit log at `db`.
 pub fn pull(src: &Source<'_>, rules: &Path, db: &Path, host: &str) -> Pulled {
     let installed = state::load(rules);
+    let on_disk = std::fs::read(rules).ok().map(|b| sha256_hex(&b));
+    // A file edited since the pull is fetched again whatever the server's
+    // ETag says, so the signed revision can be put back.
     let etag = installed
         .as_ref()
-        .filter(|s| s.url == src.url)
+        .filter(|s| s.url == src.url && on_disk.as_deref() == Some(s.sha256.as_str()))
         .and_then(|s| s.etag.clone());
-    let outcome = attempt(src, rules, installed.as_ref(), etag.as_deref());
-    record(db, src.url, host, &outcome);
+    let mut offered = Offered::default();
+    let outcome = attempt(
+        src,
+        rules,
+        installed.as_ref(),
+        on_disk.as_deref(),
+        etag.as_deref(),
+        &mut offered,
+    );
+    record(db, src.url, host, &outcome, &offered);
     outcome
 }
 
@@ -52,7 +65,9 @@ fn attempt(
     src: &Source<'_>,
     rules: &Path,
     installed: Option<&State>,
+    on_disk: Option<&str>,
     etag: Option<&str>,
+    offered: &mut Offered,
 ) -> Pulled {
     let refused = Pulled::Refused;
     let (body, new_etag) = match fetch::get(src.url, etag) {
@@ -69,11 +84,13 @@ fn attempt(
         Ok(t) => t,
         Err(why) => return refused(format!("the signature {} is refused: {why}", src.sig_url)),
     };
+    let sha = sha256_hex(&body);
+    offered.sha256 = Some(sha.clone());
     let env = match Envelope::parse(&text) {
         Ok(e) => e,
         Err(why) => return refused(why),
     };
-    let sha = sha256_hex(&body);
+    offered.revision = Some(env.revision);
     if sha != env.sha256 {
         return refused(format!(
             "the file's sha256 {sha} is not the signed {}: it was altered after signing",
@@ -87,13 +104,17 @@ fn attempt(
             env.expires.to_rfc3339()
         ));
     }
+    let mut restored = false;
     if let Some(s) = installed {
-        if env.revision == s.revision && sha == s.sha256 {
+        let same = env.revision == s.revision && sha == s.sha256;
+        if same && on_disk == Some(sha.as_str()) {
             return Pulled::Current {
                 revision: env.revision,
             };
         }
-        if env.revision <= s.revision {
+        // The revision installed, edited on this host since: put it back.
+        restored = same;
+        if !same && env.revision <= s.revision {
             return refused(format!(
                 "revision {} is not newer than revision {} installed",
                 env.revision, s.revision
@@ -135,24 +156,38 @@ fn attempt(
         revision: env.revision,
         sha256: sha,
         signed_by,
+        restored,
     }
+}
+
+/// What the server offered, as far as it was read: for the record of a refusal.
+#[derive(Debug, Default)]
+struct Offered {
+    sha256: Option<String>,
+    revision: Option<u64>,
 }
 
 /// One audit row per pull that did something or was refused (a `304` or the
 /// revision already in force is not worth a row every minute).
-fn record(db: &Path, url: &str, host: &str, outcome: &Pulled) {
+fn record(db: &Path, url: &str, host: &str, outcome: &Pulled, offered: &Offered) {
     let (status, result, revision, sha) = match outcome {
         Pulled::Installed {
             revision,
             sha256,
             signed_by,
+            restored,
         } => (
             "ok",
-            json!({"installed": true, "signed_by": signed_by}),
+            json!({"installed": true, "restored_local_edit": restored, "signed_by": signed_by}),
             Some(*revision),
             Some(sha256.clone()),
         ),
-        Pulled::Refused(why) => ("error", json!({"error": why}), None, None),
+        Pulled::Refused(why) => (
+            "error",
+            json!({"error": why}),
+            offered.revision,
+            offered.sha256.clone(),
+        ),
         Pulled::NotModified | Pulled::Current { .. } => return,
     };
     let engine = AuditEngine::new(db);
