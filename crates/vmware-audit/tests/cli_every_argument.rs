@@ -42,7 +42,10 @@ const SIZE_OPTIONS: &[&str] = &["--rows"];
 
 fn bin(home: &Home) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vmware-audit"));
-    c.env("OPS_HOME", home.path())
+    // In the scratch home: a value taken as a path (`rules keygen PREFIX`)
+    // writes there, never into the source tree.
+    c.current_dir(home.path())
+        .env("OPS_HOME", home.path())
         .env("COLUMNS", "100")
         .env_remove("NO_COLOR");
     c

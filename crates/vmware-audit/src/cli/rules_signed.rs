@@ -18,9 +18,9 @@ pub fn keygen(prefix: &Path, name: Option<&str>) -> i32 {
     let name = name
         .map(str::to_string)
         .unwrap_or_else(|| format!("vmware-audit-rules/{}", key::host_name()));
-    if !signed_note::is_key_name_valid(&name) {
+    if !key::valid_name(&name) {
         return output::fail(&format!(
-            "{name:?} is not a valid key name (no spaces, no '+')"
+            "{name:?} is not a valid key name (no spaces, no '+', no control characters)"
         ));
     }
     let (skey, vkey) = signed_note::generate_key(&mut rand_core::OsRng, &name);
@@ -37,10 +37,10 @@ pub fn keygen(prefix: &Path, name: Option<&str>) -> i32 {
     }
     println!(
         "signing key: {} (0600; keep it off the hosts)",
-        with(".key").display()
+        term_safe(&with(".key").display().to_string())
     );
     println!("verifier key, for each host's rules-trusted.pub:");
-    println!("{vkey}");
+    println!("{}", term_safe(&vkey));
     0
 }
 
@@ -85,7 +85,7 @@ pub fn sign(file: &Path, key_path: &Path, revision: u64, expires: &str, out: Opt
     }
     println!(
         "{}: revision {revision}, sha256 {}, expires {}",
-        out.display(),
+        term_safe(&out.display().to_string()),
         env.sha256,
         env.expires.to_rfc3339()
     );
@@ -169,8 +169,8 @@ pub fn pull(
                 };
                 println!(
                     "{what} revision {revision} on {host}: {} sha256 {sha256}, signed by {}",
-                    ctx.rules.display(),
-                    signed_by.join(", ")
+                    term_safe(&ctx.rules.display().to_string()),
+                    term_safe(&signed_by.join(", "))
                 );
                 0
             }

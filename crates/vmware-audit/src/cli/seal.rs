@@ -11,7 +11,7 @@ use super::output;
 use crate::seal::check::{Finding, Report};
 use crate::seal::db::{DbFile, Snapshot, files};
 use crate::seal::{key, run, store};
-use vmware_policy::safe_text::term_safe;
+use vmware_policy::safe_text::{term_safe, to_json};
 
 /// Said by every `verify`, in its output and the README.
 pub const LIMITS: &str = "Not detectable: rows appended after the newest checkpoint and removed before \
@@ -27,9 +27,12 @@ pub fn seal(ctx: &Ctx, a: &SealArgs) -> i32 {
         return match key::init(&ctx.db, &name) {
             Ok(vkey) => {
                 let (k, p) = key::paths(&ctx.db);
-                println!("sealing key: {} (0600)", k.display());
-                println!("verifier key: {}", p.display());
-                println!("{vkey}");
+                println!(
+                    "sealing key: {} (0600)",
+                    term_safe(&k.display().to_string())
+                );
+                println!("verifier key: {}", term_safe(&p.display().to_string()));
+                println!("{}", term_safe(&vkey));
                 println!("Copy the verifier key off this host; `verify --trust` it there.");
                 0
             }
@@ -68,7 +71,7 @@ fn seal_once(ctx: &Ctx, a: &SealArgs, signer: &signed_note::StandardSigner, quie
                     "path": s.path, "db_uuid": s.log, "new_rows": s.new_rows,
                     "sealed_rows": s.size, "last_id": s.last_id, "checkpoint_signed": s.signed,
                 });
-                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "{}", to_json(&line, false));
             }
             Ok(Some(s)) => {
                 let what = if s.signed {
@@ -183,7 +186,7 @@ pub fn verify(ctx: &Ctx, a: &VerifyArgs) -> i32 {
                 "finding": r.finding.as_ref().map(|f| f.to_string()),
                 "first_bad_id": r.finding.as_ref().and_then(row_of),
             });
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{}", to_json(&line, false));
         } else if r.finding.is_none() {
             let _ = writeln!(
                 out,
@@ -192,7 +195,7 @@ pub fn verify(ctx: &Ctx, a: &VerifyArgs) -> i32 {
                 r.log,
                 r.sealed,
                 r.sealed,
-                r.signed_by.join(", "),
+                term_safe(&r.signed_by.join(", ")),
                 r.unsealed
             );
         }

@@ -49,9 +49,9 @@ pub fn init(db: &Path, name: &str) -> Result<String, String> {
             key.display()
         ));
     }
-    if !signed_note::is_key_name_valid(name) {
+    if !valid_name(name) {
         return Err(format!(
-            "{name:?} is not a valid key name (no spaces, no '+')"
+            "{name:?} is not a valid key name (no spaces, no '+', no control characters)"
         ));
     }
     let (skey, vkey) = signed_note::generate_key(&mut rand_core::OsRng, name);
@@ -61,6 +61,15 @@ pub fn init(db: &Path, name: &str) -> Result<String, String> {
         return Err(e);
     }
     Ok(vkey)
+}
+
+/// A key name as signed notes allow it (no spaces, no `+`), and printable:
+/// it is shown on terminals and written into every signature line.
+pub fn valid_name(name: &str) -> bool {
+    signed_note::is_key_name_valid(name)
+        && !name
+            .chars()
+            .any(|c| c.is_control() || vmware_policy::sanitize::is_stripped(c))
 }
 
 pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
