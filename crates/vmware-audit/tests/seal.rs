@@ -218,6 +218,17 @@ fn a_changed_seal_store_and_a_resealed_rewrite_are_caught() {
         "{alarms:?}"
     );
 
+    // The checkpoints removed, the leaves kept.
+    let home = sealed_home(4);
+    for e in std::fs::read_dir(log_dir(&home)).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("checkpoint.") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let (code, alarms) = verify(home.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(alarms[0].contains("no checkpoint left"), "{alarms:?}");
+
     // Someone with the key rewrites a row and re-seals from scratch; the old
     // checkpoint (kept off the host) no longer agrees.
     let home = sealed_home(16);

@@ -44,6 +44,10 @@ impl std::fmt::Display for Finding {
                 f,
                 "checkpoint {size} is inconsistent with checkpoint {newest} (one of them was forged or the rows rewritten and re-sealed)"
             ),
+            Finding::StoreChanged { size: 0 } => write!(
+                f,
+                "sealed rows have no checkpoint left: the seal store was changed"
+            ),
             Finding::StoreChanged { size } => write!(
                 f,
                 "the sealed leaves do not match checkpoint {size}: the seal store was changed"
@@ -114,6 +118,11 @@ pub fn verify_file(
         }
     }
     let Some(&(newest, _)) = roots.last() else {
+        // Leaves with no checkpoint: the checkpoints were removed.
+        if store.leaf_count() > 0 {
+            report.finding = Some(Finding::StoreChanged { size: 0 });
+            return Ok(Some(report));
+        }
         return Ok(None);
     };
     report.sealed = newest;
@@ -126,8 +135,7 @@ pub fn verify_file(
         return Ok(Some(report));
     }
     for leaf in store.leaves()?.take(newest as usize) {
-        let (id, h) = leaf?;
-        let _ = id;
+        let (_, h) = leaf?;
         frontier.push(h);
         while let Some((size, root)) = pending.peek() {
             if *size != frontier.size() {
