@@ -422,3 +422,30 @@ fn seal_every_keeps_new_rows_unsealed_only_for_its_interval() {
         "the loop says only what changed: {said}"
     );
 }
+
+#[test]
+fn two_seals_at_once_append_each_row_once() {
+    let home = sealed_home(3);
+    common::skill(
+        home.path(),
+        &["list_dfw_policies", "--repeat", "300", "--seq"],
+    );
+    let seals: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+                .arg("seal")
+                .env("OPS_HOME", home.path())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut s in seals {
+        assert!(s.wait().unwrap().success());
+    }
+    let leaves = std::fs::metadata(log_dir(&home).join("leaves"))
+        .unwrap()
+        .len();
+    assert_eq!(leaves, 303 * 40, "each row's leaf once");
+    assert_eq!(verify(home.path(), &[]).0, 0);
+}

@@ -59,6 +59,10 @@ pub fn seal(ctx: &Ctx, a: &SealArgs) -> i32 {
 
 /// One pass over the files; `quiet` (the `--every` loop) says only what changed.
 fn seal_once(ctx: &Ctx, a: &SealArgs, signer: &signed_note::StandardSigner, quiet: bool) -> i32 {
+    let _lock = match store::lock(&ctx.db) {
+        Ok(l) => l,
+        Err(e) => return output::fail(&e),
+    };
     let host = key::host_name();
     let mut code = 0;
     let mut out = std::io::stdout().lock();

@@ -26,6 +26,33 @@ pub fn root(db: &Path) -> PathBuf {
     db.parent().unwrap_or(Path::new(".")).join("seal")
 }
 
+/// An exclusive lock on the store for one seal, released on drop: two seals
+/// at once (`seal --every` and a hand-run one) would append the same leaves.
+pub struct SealLock {
+    _file: std::fs::File,
+}
+
+pub fn lock(db: &Path) -> Result<SealLock, String> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = root(db);
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+    }
+    let file = open_0600(&dir.join(".lock"), false)?;
+    // SAFETY: a valid fd owned by `file` for the duration of the call.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!(
+            "cannot lock {}: {}",
+            dir.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(SealLock { _file: file })
+}
+
 /// Whether a log name (a file's uuid, read from the file) is safe as a
 /// directory name: a uuid or a derived name, nothing that could climb out.
 pub fn valid_log_name(name: &str) -> bool {
