@@ -152,9 +152,14 @@ fn statuses_follow_the_family_rules() {
         ),
         "error"
     );
+    // Python's shape: the message, and a traceback summary (for a string
+    // error, the message itself), both redacted.
     assert_eq!(
         json_of(&last_row(&home).result),
-        json!({"error": "connect to https://u:***@vc failed"})
+        json!({
+            "error": "connect to https://u:***@vc failed",
+            "traceback": "connect to https://u:***@vc failed"
+        })
     );
 }
 
@@ -172,9 +177,12 @@ fn a_panicking_tool_is_recorded_as_error_and_the_panic_resumes() {
     assert!(caught.is_err(), "the panic reaches the caller");
     let row = last_row(&home);
     assert_eq!(row.status, "error");
-    assert_eq!(
-        json_of(&row.result),
-        json!({"error": "panic: kaboom password=***"})
+    let result = json_of(&row.result);
+    assert_eq!(result["error"], "panic: kaboom password=***");
+    let traceback = result["traceback"].as_str().unwrap();
+    assert!(
+        traceback.starts_with("panicked at crates/vmware-audit/tests/guard.rs:"),
+        "where it panicked: {traceback}"
     );
 }
 
