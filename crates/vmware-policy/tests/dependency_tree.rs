@@ -71,6 +71,7 @@ fn the_library_pulls_in_no_terminal_or_cli_crate() {
         "clap_complete",
         "ratatui-textarea",
         "fuzzy-matcher",
+        "nucleo-matcher",
     ] {
         assert!(!seen.contains(banned), "the library's tree holds {banned}");
     }

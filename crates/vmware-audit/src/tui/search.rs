@@ -1,14 +1,31 @@
-//! The free-text search: fuzzy (skim's algorithm, via fuzzy-matcher) over a
-//! row's tool, params and result, so `delpool` finds `delete_pool` and
-//! `web-01` finds it inside the params JSON.
+//! The free-text search: fuzzy (fzf's scoring, via helix's nucleo-matcher)
+//! over a row's tool, params and result, so `delpool` finds `delete_pool`
+//! and `web-01` finds it inside the params JSON.
 
-use fuzzy_matcher::FuzzyMatcher;
-use fuzzy_matcher::skim::SkimMatcherV2;
+use std::cell::RefCell;
+
+use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
 use vmware_policy::audit::AuditRow;
 
 pub struct Search {
     query: String,
-    matcher: SkimMatcherV2,
+    atom: Atom,
+    /// The matcher's scratch space, reused for every row.
+    matcher: RefCell<(Matcher, Vec<char>)>,
+}
+
+/// The query as one fuzzy atom, case ignored: typed text is searched for as
+/// typed (no `^`, `'` or `!` syntax), and `e` does not match `é`, as the SQL
+/// prefilter that reads rows from the file would not let it.
+fn atom(query: &str) -> Atom {
+    Atom::new(
+        query,
+        CaseMatching::Ignore,
+        Normalization::Never,
+        AtomKind::Fuzzy,
+        false,
+    )
 }
 
 impl std::fmt::Debug for Search {
@@ -25,7 +42,8 @@ impl Search {
     pub fn new(query: &str) -> Search {
         Search {
             query: query.to_string(),
-            matcher: SkimMatcherV2::default().ignore_case(),
+            atom: atom(query),
+            matcher: RefCell::new((Matcher::new(Config::DEFAULT), Vec::new())),
         }
     }
 
@@ -34,9 +52,11 @@ impl Search {
     }
 
     pub fn matches(&self, r: &AuditRow) -> bool {
+        let mut guard = self.matcher.borrow_mut();
+        let (matcher, buf) = &mut *guard;
         [&r.tool, &r.params, &r.result].iter().any(|field| {
             let text = cut(field, FIELD_MAX);
-            self.matcher.fuzzy_match(text, &self.query).is_some()
+            self.atom.score(Utf32Str::new(text, buf), matcher).is_some()
         })
     }
 }
@@ -59,11 +79,17 @@ pub fn rank(values: &[String], query: &str) -> Vec<usize> {
     if query.is_empty() {
         return (0..values.len()).collect();
     }
-    let m = SkimMatcherV2::default().ignore_case();
-    let mut scored: Vec<(i64, usize)> = values
+    let needle = atom(query);
+    let mut matcher = Matcher::new(Config::DEFAULT);
+    let mut buf = Vec::new();
+    let mut scored: Vec<(u16, usize)> = values
         .iter()
         .enumerate()
-        .filter_map(|(i, v)| m.fuzzy_match(v, query).map(|s| (s, i)))
+        .filter_map(|(i, v)| {
+            needle
+                .score(Utf32Str::new(v, &mut buf), &mut matcher)
+                .map(|s| (s, i))
+        })
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     scored.into_iter().map(|(_, i)| i).collect()
@@ -95,6 +121,24 @@ mod tests {
         assert_eq!(rank(&values, "delpo")[0], 1);
         assert_eq!(rank(&values, ""), vec![0, 1, 2]);
         assert!(!rank(&values, "zzz").contains(&0));
+    }
+
+    #[test]
+    fn matches_as_the_sql_prefilter_would_let_rows_through() {
+        let row = |tool: &str| AuditRow {
+            tool: tool.into(),
+            params: "{}".into(),
+            result: "{}".into(),
+            ..AuditRow::default()
+        };
+        // ASCII case is ignored, as LIKE ignores it...
+        assert!(Search::new("CAFE").matches(&row("cafe_menu")));
+        // ...but `e` is not `é`: LIKE would not have read that row.
+        assert!(!Search::new("cafe").matches(&row("café")));
+        assert!(Search::new("café").matches(&row("CAFÉ")));
+        // `!` and `^` are text, not syntax.
+        assert!(Search::new("!x").matches(&row("a!bx")));
+        assert!(!Search::new("^del").matches(&row("delete")));
     }
 
     #[test]
