@@ -203,6 +203,15 @@ pub fn help_lines(map: &[Binding]) -> Vec<(Context, String, &'static str)> {
             out.push((b.context, describe(b.trigger), b.help));
         }
     }
+    // One section per context: the table lists a context's keys in more than
+    // one place (the shared movement keys, then its own), the help once.
+    let first_seen: Vec<Context> = out.iter().fold(Vec::new(), |mut seen, (c, ..)| {
+        if !seen.contains(c) {
+            seen.push(*c);
+        }
+        seen
+    });
+    out.sort_by_key(|(c, ..)| first_seen.iter().position(|s| s == c));
     out
 }
 

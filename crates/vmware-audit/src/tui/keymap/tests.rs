@@ -99,3 +99,35 @@ fn help_lists_every_binding_and_merges_synonyms() {
         .unwrap();
     assert_eq!(up.1, "↑ k");
 }
+
+#[test]
+fn help_has_one_section_per_context_in_table_order() {
+    let lines = help_lines(&bindings());
+    let mut sections: Vec<Context> = Vec::new();
+    for (ctx, ..) in &lines {
+        if sections.last() != Some(ctx) {
+            assert!(
+                !sections.contains(ctx),
+                "{} listed twice in the help",
+                ctx.title()
+            );
+            sections.push(*ctx);
+        }
+    }
+    assert_eq!(
+        &sections[..4],
+        &[
+            Context::Global,
+            Context::Stream,
+            Context::Detail,
+            Context::Help
+        ]
+    );
+    // Stream's own keys sit with its movement keys.
+    let stream: Vec<&str> = lines
+        .iter()
+        .filter(|(c, ..)| *c == Context::Stream)
+        .map(|(_, _, h)| *h)
+        .collect();
+    assert!(stream.contains(&"up") && stream.contains(&"open the selected row"));
+}
