@@ -110,6 +110,17 @@ const TOOLS: &[(&str, &str, &str)] = &[
     ("aria", "get_alerts", "low"),
 ];
 const ENVS: &[&str] = &["production", "prod-eu", "lab", "staging"];
+/// Who the simulated agents are (as MCP clients name themselves).
+const AGENTS: &[&str] = &["claude-code", "codex", "ollama-ops"];
+
+/// How long a simulated call takes: reads are quick, writes wait on vCenter.
+fn work_ms(risk: &str, roll: u64) -> u64 {
+    match risk {
+        "low" => 15 + roll % 240,
+        "medium" => 120 + roll % 600,
+        _ => 400 + roll % 1600,
+    }
+}
 
 /// One simulated agent: a call every 0.3–1.5 s until told to stop.
 fn agent(guard: &Guard, stop: &AtomicBool, n: u64) {
@@ -132,9 +143,18 @@ fn agent(guard: &Guard, stop: &AtomicBool, n: u64) {
         }
         let call = Call::new(params)
             .env(ENVS[next(ENVS.len() as u64) as usize])
-            .workflow_id(&format!("wf-{}", next(5)));
+            .workflow_id(&format!("wf-{}", next(5)))
+            .agent(AGENTS[n as usize % AGENTS.len()]);
         let fails = next(25) == 0;
+        let work = work_ms(risk, next(10_000));
         let _ = guard.run(&tool, call, || {
+            // The call's own time, cut short if the demo ends.
+            for _ in 0..work / 25 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
             if fails {
                 Err(format!("{target}: the vCenter API answered 503"))
             } else {
@@ -222,4 +242,47 @@ fn demo_home() -> std::io::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("vmware-audit-demo-{}", std::process::id()));
     vmware_policy::home::ensure_private_dir(&dir)?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_calls_take_realistic_time_by_risk() {
+        for roll in [0, 1, 9_999] {
+            assert!((15..255).contains(&work_ms("low", roll)));
+            assert!((400..2000).contains(&work_ms("critical", roll)));
+        }
+        assert_eq!(AGENTS.len(), 3, "one name per simulated agent");
+    }
+
+    #[test]
+    fn each_simulated_agent_is_recorded_under_its_own_name_with_its_time() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rules.yaml"), "deny: []\n").unwrap();
+        let guard = Guard::new(
+            vmware_policy::PolicyEngine::new(dir.path().join("rules.yaml")),
+            vmware_policy::AuditEngine::new(dir.path().join("audit.db")),
+        );
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for n in 0..3 {
+                let (guard, stop) = (&guard, &stop);
+                s.spawn(move || agent(guard, stop, n));
+            }
+            std::thread::sleep(Duration::from_millis(2500));
+            stop.store(true, Ordering::Relaxed);
+        });
+        let rows = vmware_policy::audit::Reader::open(&dir.path().join("audit.db"))
+            .unwrap()
+            .latest(1000)
+            .unwrap();
+        let agents: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r.agent.as_str()).collect();
+        if vmware_policy::identity::detect_agent() == "unknown" {
+            assert_eq!(agents.len(), 3, "{agents:?}");
+        }
+        assert!(rows.iter().any(|r| r.duration_ms >= 15), "real durations");
+    }
 }
