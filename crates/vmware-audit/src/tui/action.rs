@@ -45,6 +45,8 @@ pub enum Action {
     Follow,
     ScrollUp(usize),
     ScrollDown(usize),
+    /// A click on this terminal row (the stream selects the row there).
+    Click(u16),
     OpenPicker(Column),
     /// In a picker: select or unselect the value under the cursor.
     Toggle,

@@ -332,3 +332,36 @@ fn a_rotation_starts_the_stream_over_on_the_new_file() {
         "ids of the old file are not mixed with the new"
     );
 }
+
+#[test]
+fn a_click_selects_the_row_under_it_and_pauses() {
+    let mut app = app_with(sample_rows(), 120, 40);
+    let top = app.stream.top;
+    // Header (2), filter bar (1), the stream's border and column header: the
+    // first row is on terminal row 5.
+    app.update(Action::Click(5 + 2));
+    assert_eq!(app.stream.selected, top + 2);
+    assert!(!app.stream.follow, "a click pauses, as scrolling does");
+    let chosen = app.stream.selected;
+    for y in [0, 3, 4, 39] {
+        app.update(Action::Click(y));
+        assert_eq!(
+            app.stream.selected, chosen,
+            "row {y} is not a row of the stream"
+        );
+    }
+    // The mouse event becomes that action through the keymap (the table is data).
+    let map = super::keymap::bindings();
+    let click = crossterm::event::MouseEvent {
+        kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+        column: 10,
+        row: 9,
+        modifiers: crossterm::event::KeyModifiers::NONE,
+    };
+    use super::keymap::{Context, action_for_mouse};
+    assert_eq!(
+        action_for_mouse(&map, Context::Stream, click),
+        Some(Action::Click(9))
+    );
+    assert_eq!(action_for_mouse(&map, Context::Detail, click), None);
+}

@@ -64,6 +64,16 @@ impl App {
             Action::Down => fx.extend(self.scroll(ctx, 1)),
             Action::ScrollUp(n) => fx.extend(self.scroll(ctx, -(n as isize))),
             Action::ScrollDown(n) => fx.extend(self.scroll(ctx, n as isize)),
+            Action::Click(y) => {
+                let (w, h) = self.size;
+                if ctx == Context::Stream
+                    && let Some(i) = layout::stream_row_at(w, h, y)
+                    && self.stream.top + i < self.stream.rows.len()
+                {
+                    let delta = (self.stream.top + i) as isize - self.stream.selected as isize;
+                    fx.extend(self.scroll(ctx, delta));
+                }
+            }
             Action::PageUp => fx.extend(self.scroll(ctx, -(self.page_len() as isize))),
             Action::PageDown => fx.extend(self.scroll(ctx, self.page_len() as isize)),
             Action::Top => fx.extend(self.top(ctx)),

@@ -3,7 +3,7 @@
 //! the entries marked as hints, so what the app does and what it says it does
 //! cannot drift apart.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 mod table;
 
@@ -72,6 +72,8 @@ pub enum Trigger {
     Key(KeyCode, KeyModifiers),
     WheelUp,
     WheelDown,
+    /// The left button pressed; its action gets the row clicked.
+    Click,
 }
 
 pub struct Binding {
@@ -147,17 +149,22 @@ pub fn action_for_mouse(map: &[Binding], context: Context, m: MouseEvent) -> Opt
     let trigger = match m.kind {
         MouseEventKind::ScrollUp => Trigger::WheelUp,
         MouseEventKind::ScrollDown => Trigger::WheelDown,
+        MouseEventKind::Down(MouseButton::Left) => Trigger::Click,
         _ => return None,
     };
     map.iter()
         .find(|b| b.context == context && b.trigger == trigger)
-        .map(|b| b.action.clone())
+        .map(|b| match b.action {
+            Action::Click(_) => Action::Click(m.row),
+            ref other => other.clone(),
+        })
 }
 
 /// How a trigger is written in the help and the footer.
 pub fn describe(t: Trigger) -> String {
     match t {
         Trigger::WheelUp => "wheel".into(),
+        Trigger::Click => "click".into(),
         Trigger::WheelDown => "wheel".into(),
         Trigger::Key(code, m) => {
             let name = match code {

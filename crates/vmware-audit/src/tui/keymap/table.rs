@@ -147,6 +147,13 @@ pub fn bindings() -> Vec<Binding> {
             "open the selected row",
             "detail",
         ),
+        b(
+            Stream,
+            Trigger::Click,
+            A::Click(0),
+            "select the row clicked",
+            "",
+        ),
         b(Detail, key(KeyCode::End, NONE), A::Follow, "last line", ""),
         b(
             Detail,

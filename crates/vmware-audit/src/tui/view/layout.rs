@@ -42,6 +42,14 @@ pub fn stream_rows(w: u16, h: u16) -> usize {
     body.height.saturating_sub(3) as usize
 }
 
+/// Which row of the stream's window a click on terminal row `y` lands on
+/// (0: the first row shown), if on one: below the border and column header.
+pub fn stream_row_at(w: u16, h: u16, y: u16) -> Option<usize> {
+    let body = areas(Rect::new(0, 0, w, h)).body;
+    let first = body.y + 2;
+    (y >= first && y < body.y + body.height.saturating_sub(1)).then(|| (y - first) as usize)
+}
+
 /// The editor pane and the stream beside it.
 pub fn editor_split(body: Rect) -> (Rect, Rect) {
     let [left, right] =
