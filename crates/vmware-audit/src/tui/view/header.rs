@@ -35,19 +35,27 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         Span::styled("❚❚ PAUSED (End follows)", t.warn())
     };
     let r = &app.rules;
+    // LIVE/PAUSED first, the database path last and cut to what is left: at
+    // 70 columns the state must not fall off the line.
     let mut line1 = vec![
         Span::styled(" vmware-audit", t.title()),
         sep(),
-        Span::raw(format!("db {}", term_safe(&app.db_path))),
+        state,
         sep(),
         Span::raw(rows),
-        sep(),
-        state,
     ];
     if let Some(s) = &r.seal {
         line1.push(sep());
         line1.push(seal(s, t));
     }
+    line1.push(sep());
+    let left = area
+        .width
+        .saturating_sub(Line::from(line1.clone()).width() as u16 + 3);
+    line1.push(Span::raw(format!(
+        "db {}",
+        super::columns::fit(&term_safe(&app.db_path), left)
+    )));
     let line1 = Line::from(line1);
     let mut line2 = vec![Span::raw(" rules ")];
     if let Some(w) = r.warnings.first() {

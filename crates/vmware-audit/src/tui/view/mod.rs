@@ -1,6 +1,7 @@
 //! Drawing: pure functions of [`App`]; nothing here changes state or reads a
 //! file. Every text that comes from a row goes through `term_safe` first.
 
+pub mod columns;
 pub mod detail;
 pub mod editor;
 pub mod footer;

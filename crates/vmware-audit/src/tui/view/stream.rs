@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 use vmware_policy::safe_text::term_safe;
 
+use super::columns::{COMPACT_BELOW, Col, fit, layout};
 use super::theme::Theme;
 use crate::tui::data::DbProblem;
 use crate::tui::state::App;
@@ -66,65 +67,33 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         );
         return;
     }
-    let narrow = area.width < 100;
-    // Beside the rule editor: time, tool and status only.
-    let compact = area.width < 70;
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = if compact {
-        (
-            vec!["Time", "Tool", "Status"],
-            vec![
-                Constraint::Length(8),
-                Constraint::Min(8),
-                Constraint::Length(12),
-            ],
-        )
-    } else {
-        let mut header = vec!["Time (UTC)", "Skill", "Tool", "Status", "Risk", "Agent"];
-        let mut widths = vec![
-            Constraint::Length(14),
-            Constraint::Length(if narrow { 10 } else { 14 }),
-            Constraint::Min(8),
-            Constraint::Length(if narrow { 12 } else { 14 }),
-            Constraint::Length(8),
-            Constraint::Length(if narrow { 8 } else { 10 }),
-        ];
-        if !narrow {
-            header.push("User");
-            widths.push(Constraint::Length(12));
-        }
-        header.push("Took");
-        widths.push(Constraint::Length(8));
-        (header, widths)
-    };
+    let cols = layout(area.width);
+    let header: Vec<&str> = cols.iter().map(|(c, _)| c.title()).collect();
+    let widths: Vec<Constraint> = cols.iter().map(|(_, w)| Constraint::Length(*w)).collect();
+    let compact = area.width < COMPACT_BELOW;
     let end = (s.top + s.height).min(s.rows.len());
     let rows = s.rows.range(s.top..end).enumerate().map(|(i, r)| {
-        let safe = |v: &str| term_safe(v).into_owned();
-        let cells = if compact {
-            vec![
-                Cell::from(Span::styled(
+        let cells = cols.iter().map(|&(c, w)| {
+            let text = |v: &str| fit(&term_safe(v), w);
+            match c {
+                Col::Time if compact => Cell::from(Span::styled(
                     short_ts(&r.ts).get(6..).unwrap_or("").to_string(),
                     t.dim(),
                 )),
-                Cell::from(safe(&r.tool)),
-                Cell::from(Span::styled(safe(&r.status), t.status(&r.status))),
-            ]
-        } else {
-            let mut cells = vec![
-                Cell::from(Span::styled(short_ts(&r.ts), t.dim())),
-                Cell::from(Span::styled(safe(&r.skill), t.accent())),
-                Cell::from(safe(&r.tool)),
-                Cell::from(Span::styled(safe(&r.status), t.status(&r.status))),
-                Cell::from(safe(&r.risk_level)),
-                Cell::from(Span::styled(safe(&r.agent), t.dim())),
-            ];
-            if !narrow {
-                cells.push(Cell::from(Span::styled(safe(&r.user), t.dim())));
+                Col::Time => Cell::from(Span::styled(short_ts(&r.ts), t.dim())),
+                Col::Skill => Cell::from(Span::styled(text(&r.skill), t.accent())),
+                Col::Tool => Cell::from(text(&r.tool)),
+                Col::Status => Cell::from(Span::styled(text(&r.status), t.status(&r.status))),
+                Col::Rule => Cell::from(Span::styled(text(&rule_of(r)), t.bad())),
+                Col::Risk => Cell::from(text(&r.risk_level)),
+                Col::Agent => Cell::from(Span::styled(text(&r.agent), t.dim())),
+                Col::User => Cell::from(Span::styled(text(&r.user), t.dim())),
+                Col::Took => {
+                    Cell::from(Line::from(fit(&format!("{}ms", r.duration_ms), w)).right_aligned())
+                }
+                Col::Params => Cell::from(Span::styled(text(&r.params), t.dim())),
             }
-            cells.push(Cell::from(
-                Line::from(format!("{}ms", r.duration_ms)).right_aligned(),
-            ));
-            cells
-        };
+        });
         let row = Row::new(cells);
         if s.top + i == s.selected {
             row.style(t.selected())
@@ -137,4 +106,17 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         .column_spacing(1)
         .block(block);
     f.render_widget(table, area);
+}
+
+/// The rule that refused the call, from its result (`{"error", "rule"}`);
+/// `""` for a call that ran. Only rows on screen are read, and a huge result
+/// is not parsed to find it.
+fn rule_of(r: &vmware_policy::audit::AuditRow) -> String {
+    if r.status.starts_with("ok") || r.status.starts_with("dry_run") || r.result.len() > 64 * 1024 {
+        return String::new();
+    }
+    serde_json::from_str::<serde_json::Value>(&r.result)
+        .ok()
+        .and_then(|v| v.get("rule")?.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

@@ -140,6 +140,44 @@ fn stream_at_120x40() {
     insta::assert_snapshot!(t.backend());
 }
 
+/// The sample rows and one with a tool name longer than any column.
+fn rows_with_a_long_tool() -> Vec<AuditRow> {
+    let mut rows = sample_rows();
+    rows.push(row(
+        31,
+        "vsphere",
+        "reconfigure_distributed_port_group_security_policy",
+        "denied",
+    ));
+    rows
+}
+
+#[test]
+fn stream_at_70x20_keeps_the_state_and_cuts_with_an_ellipsis() {
+    let app = app_with(rows_with_a_long_tool(), 70, 20);
+    let t = render(&app, 70, 20);
+    assert_inert(&t);
+    let text = t.backend().to_string();
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("● LIVE"), "{header}");
+    assert!(text.contains("reconfigure_distrib…"), "{text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn stream_at_250x60_shares_the_width_and_shows_params() {
+    let app = app_with(rows_with_a_long_tool(), 250, 60);
+    let t = render(&app, 250, 60);
+    assert_inert(&t);
+    let text = t.backend().to_string();
+    let columns = text.lines().nth(4).unwrap();
+    assert!(
+        columns.contains("Params") && columns.contains("Rule"),
+        "{columns}"
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
 #[test]
 fn stream_at_80x24_gives_way_and_keeps_the_status() {
     let app = app_with(sample_rows(), 80, 24);
