@@ -162,6 +162,15 @@ pub struct FilterArgs {
     /// Leave out this tool (repeatable)
     #[arg(long = "not-tool", value_name = "NAME")]
     pub not_tool: Vec<String>,
+    /// Leave out this agent (repeatable)
+    #[arg(long = "not-agent", value_name = "NAME")]
+    pub not_agent: Vec<String>,
+    /// Leave out this user (repeatable)
+    #[arg(long = "not-user", value_name = "NAME")]
+    pub not_user: Vec<String>,
+    /// Leave out this risk level (repeatable)
+    #[arg(long = "not-risk", value_name = "LEVEL")]
+    pub not_risk: Vec<String>,
     /// Read the rotated archives too, with the live database, as one history
     #[arg(long)]
     pub archives: bool,

@@ -211,6 +211,9 @@ impl FilterArgs {
             not_skills: self.not_skill.clone(),
             not_tools: self.not_tool.clone(),
             not_statuses: self.not_status.clone(),
+            not_agents: self.not_agent.clone(),
+            not_users: self.not_user.clone(),
+            not_risks: self.not_risk.clone(),
             since: self
                 .since
                 .as_deref()

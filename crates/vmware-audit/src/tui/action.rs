@@ -8,19 +8,35 @@ use vmware_policy::policy::Explanation;
 use vmware_policy::policy::save::{SaveError, Saved, Stamp};
 
 /// A column a picker filters on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Column {
     Skill,
     Status,
     Tool,
+    Agent,
+    User,
+    Risk,
 }
 
 impl Column {
+    /// Every column, in the filter bar's order.
+    pub const ALL: [Column; 6] = [
+        Column::Skill,
+        Column::Status,
+        Column::Tool,
+        Column::Agent,
+        Column::User,
+        Column::Risk,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             Column::Skill => "skill",
             Column::Status => "status",
             Column::Tool => "tool",
+            Column::Agent => "agent",
+            Column::User => "user",
+            Column::Risk => "risk",
         }
     }
 }

@@ -45,6 +45,8 @@ pub enum Request {
     },
     /// Totals and the values present, for the header and the pickers.
     Overview,
+    /// The users present and their counts (the user picker: no rollup has them).
+    UserValues,
     /// The rows of a range under two rule sets (the editor's replay).
     Replay(Box<ReplayJob>),
     /// The editor's diagnostics of `text` with the blast radius of each rule a
@@ -103,6 +105,7 @@ pub enum Response {
         stats: Result<Stats, String>,
     },
     Overview(Result<Stats, String>),
+    UserValues(Result<Vec<(String, u64)>, String>),
     /// The replay's report and how long it took (ms).
     Replay {
         result: Result<(vmware_policy::replay::Report, u64), String>,
@@ -353,6 +356,14 @@ fn handle(
             let mut diagnostics = vmware_policy::policy::validate(&text);
             vmware_policy::replay::add_blast_radius(&mut diagnostics, &text, reader);
             Ok(Some(Response::BlastRadius { rev, diagnostics }))
+        }
+        Request::UserValues => {
+            db.ensure()?;
+            let reader = db.reader.as_mut().expect("ensured");
+            reader.interrupt_when(None::<fn() -> bool>);
+            Ok(Some(Response::UserValues(
+                reader.user_counts().map_err(|e| e.to_string()),
+            )))
         }
         Request::Overview => {
             db.ensure()?;

@@ -21,6 +21,8 @@ pub mod view;
 #[cfg(test)]
 mod editor_tests;
 #[cfg(test)]
+mod filters_tests;
+#[cfg(test)]
 mod tests;
 
 use std::io::Write;

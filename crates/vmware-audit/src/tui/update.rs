@@ -79,12 +79,25 @@ impl App {
             Action::Top => fx.extend(self.top(ctx)),
             Action::Follow => fx.extend(self.follow(ctx)),
             Action::OpenPicker(c) => {
-                let mut p = Picker::new(c, self.filters.values(c));
-                if let Some(o) = &self.overview {
-                    p.set_values(values_of(o, c));
+                // A column filtered by exclusion opens as it was: `!` and the
+                // values excluded.
+                let excluded = self.filters.excluded(c);
+                let mut p = if excluded.is_empty() {
+                    Picker::new(c, self.filters.values(c))
+                } else {
+                    let mut p = Picker::new(c, excluded);
+                    p.query.push('!');
+                    p
+                };
+                if let Some(v) = self.overview.as_ref().and_then(|o| values_of(o, c)) {
+                    p.set_values(v);
                 }
                 self.overlay = Overlay::Picker(p);
-                fx.push(Effect::Request(Request::Overview));
+                fx.push(Effect::Request(if c == Column::User {
+                    Request::UserValues
+                } else {
+                    Request::Overview
+                }));
             }
             Action::Toggle => {
                 if let Overlay::Picker(p) = &mut self.overlay {
@@ -176,7 +189,11 @@ impl App {
                 let Some(column) = p.column else {
                     return Vec::new();
                 };
-                self.filters.set(column, p.result());
+                if p.inverse() {
+                    self.filters.exclude(column, p.result());
+                } else {
+                    self.filters.set(column, p.result());
+                }
                 self.refilter_effects()
             }
             Context::Search => {
@@ -372,12 +389,20 @@ impl App {
             Response::Overview(Ok(s)) => {
                 self.total_rows = Some(s.total);
                 if let Overlay::Picker(p) = &mut self.overlay
-                    && let Some(c) = p.column
+                    && let Some(v) = p.column.and_then(|c| values_of(&s, c))
                 {
-                    p.set_values(values_of(&s, c));
+                    p.set_values(v);
                 }
                 self.overview = Some(s);
             }
+            Response::UserValues(Ok(v)) => {
+                if let Overlay::Picker(p) = &mut self.overlay
+                    && p.column == Some(Column::User)
+                {
+                    p.set_values(v);
+                }
+            }
+            Response::UserValues(Err(_)) => {}
             Response::Overview(Err(_)) => {}
             Response::Problem(p) => {
                 self.problem = Some(p);
@@ -411,12 +436,17 @@ impl App {
     }
 }
 
-fn values_of(s: &vmware_policy::audit::Stats, c: Column) -> Vec<(String, u64)> {
-    match c {
+/// A picker's values from the overview; `None` for users, which the overview
+/// does not count (they are asked for on their own).
+fn values_of(s: &vmware_policy::audit::Stats, c: Column) -> Option<Vec<(String, u64)>> {
+    Some(match c {
         Column::Skill => s.by_skill.clone(),
         Column::Status => s.by_status.clone(),
         Column::Tool => s.by_tool.clone(),
-    }
+        Column::Agent => s.by_agent.clone(),
+        Column::Risk => s.by_risk.clone(),
+        Column::User => return None,
+    })
 }
 
 /// Data, time, resizes and debounced validation: they keep the state current

@@ -19,6 +19,9 @@ pub struct Filter {
     pub not_skills: Vec<String>,
     pub not_tools: Vec<String>,
     pub not_statuses: Vec<String>,
+    pub not_agents: Vec<String>,
+    pub not_users: Vec<String>,
+    pub not_risks: Vec<String>,
     /// `ts >= since` (ISO-8601 text, compared as text, as the Python CLI does).
     pub since: Option<String>,
     /// `ts < until`.
@@ -121,6 +124,9 @@ impl Filter {
         any_of("skill", &self.not_skills, true);
         any_of("tool", &not_tools, true);
         any_of("status", &self.not_statuses, true);
+        any_of("agent", &self.not_agents, true);
+        any_of("user", &self.not_users, true);
+        any_of("risk_level", &self.not_risks, true);
         if let Some(s) = &self.since {
             clauses.push("ts >= ?".into());
             values.push(SqlValue::Text(s.clone()));
@@ -199,6 +205,9 @@ impl Filter {
             && none(&self.not_skills, &r.skill)
             && none(&not_tools, &r.tool)
             && none(&self.not_statuses, &r.status)
+            && none(&self.not_agents, &r.agent)
+            && none(&self.not_users, &r.user)
+            && none(&self.not_risks, &r.risk_level)
             && self
                 .since
                 .as_ref()
@@ -241,6 +250,33 @@ mod tests {
         };
         assert!(f.matches(&row("vm_delete")) && f.matches(&row("delete_vm")));
         assert!(!f.matches(&row("list_vms")));
+    }
+
+    /// Every column a TUI picker offers can be excluded, in SQL and in memory.
+    #[test]
+    fn agents_users_and_risks_can_be_excluded() {
+        let f = Filter {
+            not_agents: vec!["codex".into()],
+            not_users: vec!["token:ci".into()],
+            not_risks: vec!["low".into(), "medium".into()],
+            ..Filter::default()
+        };
+        let (sql, values) = f.to_sql(&["agent".into(), "user".into(), "risk_level".into()]);
+        assert_eq!(
+            sql,
+            " WHERE agent NOT IN (?) AND user NOT IN (?) AND risk_level NOT IN (?, ?)"
+        );
+        assert_eq!(values.len(), 4);
+        let row = |agent: &str, user: &str, risk: &str| crate::audit::AuditRow {
+            agent: agent.into(),
+            user: user.into(),
+            risk_level: risk.into(),
+            ..Default::default()
+        };
+        assert!(f.matches(&row("claude", "ops", "critical")));
+        assert!(!f.matches(&row("codex", "ops", "critical")));
+        assert!(!f.matches(&row("claude", "token:ci", "high")));
+        assert!(!f.matches(&row("claude", "ops", "low")));
     }
 
     #[test]

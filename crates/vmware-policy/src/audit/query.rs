@@ -259,6 +259,18 @@ impl Reader {
         self.conn.query_row(sql, [value], |r| r.get(0))
     }
 
+    /// Each user and how many rows it has, most first (at most 1,000): the
+    /// TUI's user picker (users have no rollup; this reads every row).
+    pub fn user_counts(&self) -> rusqlite::Result<Vec<(String, u64)>> {
+        let mut st = self.conn.prepare(
+            "SELECT user, COUNT(*) FROM audit_log GROUP BY user ORDER BY 2 DESC, 1 LIMIT 1000",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((text(r.get_ref(0)?), r.get::<_, i64>(1)? as u64))
+        })?;
+        rows.collect()
+    }
+
     /// Number of rows.
     pub fn count(&self) -> rusqlite::Result<i64> {
         self.conn

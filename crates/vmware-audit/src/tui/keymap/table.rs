@@ -58,6 +58,27 @@ pub fn bindings() -> Vec<Binding> {
         ),
         b(
             Global,
+            ch('a'),
+            A::OpenPicker(Column::Agent),
+            "filter by agent",
+            "",
+        ),
+        b(
+            Global,
+            ch('u'),
+            A::OpenPicker(Column::User),
+            "filter by user",
+            "",
+        ),
+        b(
+            Global,
+            key(KeyCode::Char('R'), SHIFT),
+            A::OpenPicker(Column::Risk),
+            "filter by risk",
+            "",
+        ),
+        b(
+            Global,
             ch('d'),
             A::DeniedOnly,
             "denied only (again: all statuses)",

@@ -62,6 +62,12 @@ pub struct Filters {
     pub skills: Vec<String>,
     pub statuses: Vec<String>,
     pub tools: Vec<String>,
+    pub agents: Vec<String>,
+    pub users: Vec<String>,
+    pub risks: Vec<String>,
+    /// Values excluded per column (`!` in a picker): rows with any of them
+    /// are hidden. A column has values kept or values excluded, not both.
+    pub excluded: std::collections::BTreeMap<Column, Vec<String>>,
     pub range: Range,
     /// Fixed when the range is chosen, so pages fetched later agree.
     pub since: Option<String>,
@@ -77,15 +83,35 @@ impl Filters {
             Column::Skill => &self.skills,
             Column::Status => &self.statuses,
             Column::Tool => &self.tools,
+            Column::Agent => &self.agents,
+            Column::User => &self.users,
+            Column::Risk => &self.risks,
         }
     }
 
+    /// Keep only rows with one of `v` in column `c` (none: no filter on it).
     pub fn set(&mut self, c: Column, v: Vec<String>) {
+        self.excluded.remove(&c);
         match c {
             Column::Skill => self.skills = v,
             Column::Status => self.statuses = v,
             Column::Tool => self.tools = v,
+            Column::Agent => self.agents = v,
+            Column::User => self.users = v,
+            Column::Risk => self.risks = v,
         }
+    }
+
+    /// Hide rows with one of `v` in column `c`.
+    pub fn exclude(&mut self, c: Column, v: Vec<String>) {
+        self.set(c, Vec::new());
+        if !v.is_empty() {
+            self.excluded.insert(c, v);
+        }
+    }
+
+    pub fn excluded(&self, c: Column) -> &[String] {
+        self.excluded.get(&c).map_or(&[], Vec::as_slice)
     }
 
     pub fn denied_only(&self) -> bool {
@@ -98,19 +124,28 @@ impl Filters {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.skills.is_empty()
-            && self.statuses.is_empty()
-            && self.tools.is_empty()
+        Column::ALL.iter().all(|c| self.values(*c).is_empty())
+            && self.excluded.is_empty()
             && self.range == Range::All
             && self.search.is_none()
     }
 
     /// The library filter (everything but the search, which is not SQL).
     pub fn to_filter(&self) -> Filter {
+        let not = |c| self.excluded(c).to_vec();
         Filter {
             skills: self.skills.clone(),
             statuses: self.statuses.clone(),
             tools: self.tools.clone(),
+            agents: self.agents.clone(),
+            users: self.users.clone(),
+            risks: self.risks.clone(),
+            not_skills: not(Column::Skill),
+            not_statuses: not(Column::Status),
+            not_tools: not(Column::Tool),
+            not_agents: not(Column::Agent),
+            not_users: not(Column::User),
+            not_risks: not(Column::Risk),
             since: self.since.clone(),
             ..Filter::default()
         }
@@ -119,10 +154,16 @@ impl Filters {
     /// One line saying what is filtered (for the filter bar).
     pub fn describe(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for c in [Column::Skill, Column::Status, Column::Tool] {
+        for c in Column::ALL {
             let v = self.values(c);
             if !v.is_empty() {
                 out.push((c.label().to_string(), v.join(",")));
+            }
+            let x = self.excluded(c);
+            if !x.is_empty() {
+                // Excluded values, each marked, as k9s shows an inverse filter.
+                let shown: Vec<String> = x.iter().map(|v| format!("!{v}")).collect();
+                out.push((c.label().to_string(), shown.join(",")));
             }
         }
         if self.range != Range::All {

@@ -45,9 +45,16 @@ impl Picker {
         self.rerank();
     }
 
+    /// `!` first in the query: the values chosen are excluded, not kept (as
+    /// k9s's inverse filter).
+    pub fn inverse(&self) -> bool {
+        self.query.starts_with('!')
+    }
+
     fn rerank(&mut self) {
         let names: Vec<String> = self.values.iter().map(|(v, _)| v.clone()).collect();
-        self.shown = rank(&names, &self.query);
+        let query = self.query.strip_prefix('!').unwrap_or(&self.query);
+        self.shown = rank(&names, query);
         self.cursor = self.cursor.min(self.shown.len().saturating_sub(1));
     }
 

@@ -15,11 +15,16 @@ use crate::tui::state::Picker;
 pub fn draw(f: &mut Frame, body: Rect, p: &Picker, t: Theme) {
     let area = centered(body, 60, body.height.saturating_sub(2).max(8));
     let name = p.column.map_or("", |c| c.label());
+    let title = if p.inverse() {
+        format!(" Exclude by {name} (the values chosen are hidden) ")
+    } else {
+        format!(" Filter by {name} ")
+    };
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(Line::styled(format!(" Filter by {name} "), t.title()))
+        .title(Line::styled(title, t.title()))
         .title_bottom(Line::styled(
-            " type to narrow · Space toggles · Enter applies · Esc cancels ",
+            " type to narrow · ! first: exclude · Space toggles ",
             t.dim(),
         ));
     let inner = block.inner(area);
