@@ -46,13 +46,29 @@ fn main() {
         Command::Completions { shell } => cli::misc::completions(*shell),
         Command::Man => cli::misc::man(),
         Command::Tui(a) if a.demo => cli::demo::run(&ctx, cli.db.clone(), cli.rules.clone()),
-        Command::Tui(a) => tui::run(tui::Options {
-            db: ctx.db.clone(),
-            rules: ctx.rules.clone(),
-            color: ctx.color,
-            edit: a.edit,
-        }),
+        Command::Tui(a) => match tui_filter(a) {
+            Ok(filter) => tui::run(tui::Options {
+                db: ctx.db.clone(),
+                rules: ctx.rules.clone(),
+                color: ctx.color,
+                edit: a.edit,
+                filter,
+            }),
+            Err(e) => cli::output::fail(&e),
+        },
         Command::Demo => cli::demo::run(&ctx, cli.db.clone(), cli.rules.clone()),
     };
     std::process::exit(code);
+}
+
+/// `tui`'s start-up filters, from the flags `log` takes.
+fn tui_filter(a: &cli::args::TuiArgs) -> Result<vmware_policy::audit::Filter, String> {
+    if a.filter.archives {
+        return Err(
+            "tui --archives is not supported yet: the TUI reads the live database; \
+             use `vmware-audit log --archives` for the whole history"
+                .into(),
+        );
+    }
+    a.filter.to_filter()
 }

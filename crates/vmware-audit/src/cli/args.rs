@@ -115,6 +115,9 @@ pub struct TuiArgs {
     /// Open the rule editor at once
     #[arg(long)]
     pub edit: bool,
+    /// Start with these filters (the same flags as `log`)
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 /// Which rows; a flag given twice means either value.

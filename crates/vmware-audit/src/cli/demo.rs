@@ -83,6 +83,7 @@ pub fn run(ctx: &Ctx, db: Option<PathBuf>, rules: Option<PathBuf>) -> i32 {
         rules: rules.clone(),
         color: ctx.color,
         edit: false,
+        filter: vmware_policy::audit::Filter::default(),
     });
     stop.store(true, Ordering::Relaxed);
     for a in agents {

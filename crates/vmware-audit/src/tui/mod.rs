@@ -43,6 +43,8 @@ pub struct Options {
     pub color: bool,
     /// Open the rule editor at once (`tui --edit`).
     pub edit: bool,
+    /// The start-up filters (`tui --status denied --since 2h ...`).
+    pub filter: vmware_policy::audit::Filter,
 }
 
 enum Event {
@@ -81,6 +83,7 @@ pub fn run(opts: Options) -> i32 {
         opts.color,
     );
     app.rules_path = opts.rules.clone();
+    app.filters = state::Filters::from_filter(opts.filter.clone());
     let performer = effects::Performer {
         worker: &worker,
         engine: &engine,

@@ -15,6 +15,8 @@ pub enum Range {
     Week,
     #[default]
     All,
+    /// Given at start-up (`tui --since/--until`).
+    Custom,
 }
 
 impl Range {
@@ -24,7 +26,7 @@ impl Range {
             Range::Hour => Range::Day,
             Range::Day => Range::Week,
             Range::Week => Range::All,
-            Range::All => Range::Minutes15,
+            Range::All | Range::Custom => Range::Minutes15,
         }
     }
 
@@ -35,6 +37,7 @@ impl Range {
             Range::Day => "24h",
             Range::Week => "7d",
             Range::All => "all",
+            Range::Custom => "custom",
         }
     }
 
@@ -44,7 +47,7 @@ impl Range {
             Range::Hour => Some(Duration::hours(1)),
             Range::Day => Some(Duration::hours(24)),
             Range::Week => Some(Duration::days(7)),
-            Range::All => None,
+            Range::All | Range::Custom => None,
         }
     }
 
@@ -52,7 +55,7 @@ impl Range {
     pub fn bucket(self) -> Bucket {
         match self {
             Range::Minutes15 | Range::Hour => Bucket::Minute,
-            Range::Day | Range::Week | Range::All => Bucket::Hour,
+            Range::Day | Range::Week | Range::All | Range::Custom => Bucket::Hour,
         }
     }
 }
@@ -71,6 +74,11 @@ pub struct Filters {
     pub range: Range,
     /// Fixed when the range is chosen, so pages fetched later agree.
     pub since: Option<String>,
+    /// Only with a start-up `--until` (the range keys drop it).
+    pub until: Option<String>,
+    /// What the start-up flags filter that no picker offers (surface,
+    /// workflow and correlation ids): kept as given, cleared by `c`.
+    pub extra: Filter,
     pub search: Option<String>,
 }
 
@@ -121,11 +129,50 @@ impl Filters {
     pub fn set_range(&mut self, range: Range, now: DateTime<Utc>) {
         self.range = range;
         self.since = range.span().map(|d| python_ts(now - d));
+        self.until = None;
+    }
+
+    /// The filters of `tui`'s start-up flags (the CLI's own `Filter`).
+    pub fn from_filter(f: Filter) -> Filters {
+        let mut out = Filters {
+            skills: f.skills,
+            statuses: f.statuses,
+            tools: f.tools,
+            agents: f.agents,
+            users: f.users,
+            risks: f.risks,
+            since: f.since,
+            until: f.until,
+            ..Filters::default()
+        };
+        for (c, v) in [
+            (Column::Skill, f.not_skills),
+            (Column::Status, f.not_statuses),
+            (Column::Tool, f.not_tools),
+            (Column::Agent, f.not_agents),
+            (Column::User, f.not_users),
+            (Column::Risk, f.not_risks),
+        ] {
+            if !v.is_empty() && out.values(c).is_empty() {
+                out.excluded.insert(c, v);
+            }
+        }
+        if out.since.is_some() || out.until.is_some() {
+            out.range = Range::Custom;
+        }
+        out.extra = Filter {
+            surfaces: f.surfaces,
+            workflow_ids: f.workflow_ids,
+            correlation_ids: f.correlation_ids,
+            ..Filter::default()
+        };
+        out
     }
 
     pub fn is_empty(&self) -> bool {
         Column::ALL.iter().all(|c| self.values(*c).is_empty())
             && self.excluded.is_empty()
+            && self.extra == Filter::default()
             && self.range == Range::All
             && self.search.is_none()
     }
@@ -147,7 +194,8 @@ impl Filters {
             not_users: not(Column::User),
             not_risks: not(Column::Risk),
             since: self.since.clone(),
-            ..Filter::default()
+            until: self.until.clone(),
+            ..self.extra.clone()
         }
     }
 
@@ -166,8 +214,24 @@ impl Filters {
                 out.push((c.label().to_string(), shown.join(",")));
             }
         }
-        if self.range != Range::All {
+        if self.range == Range::Custom {
+            if let Some(s) = &self.since {
+                out.push(("since".into(), s.clone()));
+            }
+            if let Some(u) = &self.until {
+                out.push(("until".into(), u.clone()));
+            }
+        } else if self.range != Range::All {
             out.push(("range".into(), self.range.label().into()));
+        }
+        for (label, v) in [
+            ("surface", &self.extra.surfaces),
+            ("workflow", &self.extra.workflow_ids),
+            ("correlation", &self.extra.correlation_ids),
+        ] {
+            if !v.is_empty() {
+                out.push((label.into(), v.join(",")));
+            }
         }
         if let Some(s) = &self.search {
             out.push(("search".into(), s.clone()));
@@ -194,5 +258,28 @@ mod tests {
         f.set_range(Range::All, now);
         assert_eq!(f.to_filter().since, None);
         assert!(f.is_empty());
+    }
+
+    /// `tui --since ... --not-agent ... --workflow-id ...` starts with exactly
+    /// the filter `log` builds from the same flags.
+    #[test]
+    fn start_up_flags_become_the_same_filter() {
+        let given = Filter {
+            skills: vec!["avi".into()],
+            statuses: vec!["denied".into()],
+            not_agents: vec!["codex".into()],
+            workflow_ids: vec!["wf-7".into()],
+            since: Some("2026-11-22T09:00:00+00:00".into()),
+            until: Some("2026-11-22T10:00:00+00:00".into()),
+            ..Filter::default()
+        };
+        let f = Filters::from_filter(given.clone());
+        assert_eq!(f.to_filter(), given);
+        assert_eq!(f.range, Range::Custom);
+        let bar = f.describe();
+        assert!(bar.contains(&("agent".into(), "!codex".into())), "{bar:?}");
+        assert!(bar.contains(&("since".into(), "2026-11-22T09:00:00+00:00".into())));
+        assert!(bar.contains(&("workflow".into(), "wf-7".into())));
+        assert!(!f.is_empty());
     }
 }

@@ -53,7 +53,7 @@ impl Picker {
 
     fn rerank(&mut self) {
         let names: Vec<String> = self.values.iter().map(|(v, _)| v.clone()).collect();
-        let query = self.query.strip_prefix('!').unwrap_or(&self.query);
+        let query = self.query.trim_start_matches('!');
         self.shown = rank(&names, query);
         self.cursor = self.cursor.min(self.shown.len().saturating_sub(1));
     }

@@ -1,0 +1,92 @@
+//! The TUI as an investigation tool, in a real terminal (tmux, 120x40), on a
+//! generated database: start-up filters with `log`'s flags, an inverse
+//! filter typed in a picker, and a mouse click on a row.
+
+mod common;
+
+use common::Home;
+use common::tmux::Tmux;
+
+fn table_lines(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .skip_while(|l| !l.starts_with("Time (UTC)"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('─'))
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
+fn generated() -> Home {
+    let home = Home::new();
+    home.write_rules("deny: []\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+        .args(["generate", "--rows", "400", "--days", "1"])
+        .env("OPS_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    home
+}
+
+#[test]
+fn start_up_flags_filter_and_an_inverse_filter_hides_what_it_names() {
+    let home = generated();
+    let bin = env!("CARGO_BIN_EXE_vmware-audit");
+    let tmux = Tmux::start(
+        home.path(),
+        &format!("{bin} tui --status ok --not-agent codex"),
+    );
+    let screen = tmux.wait("the filtered stream", 15, |s| {
+        s.contains("agent=!codex") && table_lines(s).len() > 5
+    });
+    assert!(screen.contains("status=ok"), "{screen}");
+    for line in table_lines(&screen) {
+        assert!(!line.contains("codex"), "{line}");
+        assert!(line.contains(" ok "), "{line}");
+    }
+    // An inverse filter typed in the agent picker: `!`, the value, Space, Enter.
+    tmux.keys(&["a", "!", "c", "l", "a", "u", "d", "e", "Space", "Enter"]);
+    let screen = tmux.wait("claude excluded", 10, |s| s.contains("agent=!claude"));
+    let lines = table_lines(&screen);
+    assert!(!lines.is_empty(), "{screen}");
+    for line in lines {
+        assert!(!line.contains("claude"), "{line}");
+    }
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
+}
+
+#[test]
+fn a_click_selects_a_row_and_enter_opens_it() {
+    let home = generated();
+    let bin = env!("CARGO_BIN_EXE_vmware-audit");
+    let tmux = Tmux::start(home.path(), &format!("{bin} tui"));
+    let screen = tmux.wait("the stream", 15, |s| table_lines(s).len() > 20);
+    // The third row of the table, as the terminal shows it (rows are 1-based
+    // for the mouse: header 2, filter bar 1, the stream's border, columns).
+    let target = table_lines(&screen)[2].to_string();
+    let id_time = target
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    // An SGR mouse press and release at column 10, row 8 (1-based).
+    tmux.cmd(&[
+        "send-keys",
+        "-t",
+        &tmux.name,
+        "-l",
+        "\u{1b}[<0;10;8M\u{1b}[<0;10;8m",
+    ]);
+    tmux.wait("paused by the click", 10, |s| s.contains("PAUSED"));
+    tmux.keys(&["Enter"]);
+    // The detail fills the body: the time found is the detail's, not the stream's.
+    let screen = tmux.wait("the detail", 10, |s| s.contains("Esc back"));
+    assert!(
+        screen.contains(&id_time[6..]),
+        "the detail is of the row clicked ({id_time}): {screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
+}
