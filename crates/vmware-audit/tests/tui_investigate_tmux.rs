@@ -90,3 +90,35 @@ fn a_click_selects_a_row_and_enter_opens_it() {
     tmux.keys(&["q"]);
     tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
 }
+
+#[test]
+fn y_copies_marked_rows_to_the_terminals_clipboard_with_osc_52() {
+    let home = generated();
+    let bin = env!("CARGO_BIN_EXE_vmware-audit");
+    let tmux = Tmux::start(home.path(), &format!("{bin} tui --status ok"));
+    // tmux takes OSC 52 from the application into a paste buffer.
+    tmux.cmd(&["set", "-g", "set-clipboard", "on"]);
+    let screen = tmux.wait("the stream", 15, |s| table_lines(s).len() > 20);
+    let lines = table_lines(&screen);
+    let tool_of = |l: &str| l.split_whitespace().nth(3).unwrap().to_string();
+    let (newest, above) = (
+        tool_of(lines[lines.len() - 1]),
+        tool_of(lines[lines.len() - 3]),
+    );
+    // Mark the newest row and the one two above it, then copy both.
+    tmux.keys(&["m", "Up", "Up", "m", "y"]);
+    tmux.wait("the copy", 10, |s| s.contains("copied 2 rows as JSON"));
+    let buffer = tmux.cmd(&["show-buffer"]);
+    let rows: serde_json::Value = serde_json::from_str(&buffer)
+        .unwrap_or_else(|e| panic!("the paste buffer is not JSON ({e}): {buffer}"));
+    let tools: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools, [above.as_str(), newest.as_str()], "oldest first");
+    assert!(rows.as_array().unwrap().iter().all(|r| r["status"] == "ok"));
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
+}

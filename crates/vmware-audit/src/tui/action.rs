@@ -68,6 +68,13 @@ pub enum Action {
     Toggle,
     DeniedOnly,
     ClearFilters,
+    /// `m`: mark or unmark the selected row.
+    Mark,
+    /// `]` / `[`: the next / previous marked row in the stream.
+    NextMark,
+    PrevMark,
+    /// `y`: the marked rows (or the selected one) to the clipboard, as JSON.
+    Copy,
     /// Cycle the time range: 15 minutes, 1 hour, 24 hours, 7 days, all.
     CycleRange,
     /// `/`: type a fuzzy search over tool, params and result.
@@ -140,4 +147,6 @@ pub enum Effect {
     },
     /// Put in (true) or take out (false) the emergency freeze, on disk.
     Freeze(bool),
+    /// Hand `text` to the terminal's clipboard (OSC 52).
+    Clipboard(String),
 }

@@ -28,6 +28,7 @@ impl Performer<'_> {
         for e in effects {
             match e {
                 Effect::Request(r) => self.worker.send(r),
+                Effect::Clipboard(text) => super::terminal::copy_to_clipboard(&text),
                 Effect::LoadRules => {
                     out.push(Action::EditorLoaded(save::read_for_edit(&self.rules_path)))
                 }

@@ -23,6 +23,8 @@ mod editor_tests;
 #[cfg(test)]
 mod filters_tests;
 #[cfg(test)]
+mod marks_tests;
+#[cfg(test)]
 mod tests;
 
 use std::io::Write;

@@ -39,3 +39,15 @@ pub fn setup() -> std::io::Result<Term> {
     }
     Terminal::new(CrosstermBackend::new(stdout())).inspect_err(|_| restore())
 }
+
+/// Put `text` on the clipboard with OSC 52, the terminal's own mechanism
+/// (xterm, tmux with `set-clipboard on`, kitty, iTerm2, Windows Terminal,
+/// and over SSH): no clipboard daemon, no X or Wayland connection.
+pub fn copy_to_clipboard(text: &str) {
+    use base64::Engine as _;
+    use std::io::Write;
+    let payload = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = stdout();
+    let _ = write!(out, "\x1b]52;c;{payload}\x07");
+    let _ = out.flush();
+}

@@ -125,6 +125,66 @@ impl App {
                 self.filters.statuses = statuses;
                 fx.extend(self.refilter_effects());
             }
+            Action::Mark => {
+                if let Some(r) = self.stream.selected_row().cloned() {
+                    if self.marks.remove(&r.id).is_none() {
+                        self.marks.insert(r.id, r);
+                    }
+                    self.notice = Some(format!(
+                        "{} marked (] [ move between them, y copies them)",
+                        self.marks.len()
+                    ));
+                }
+            }
+            a @ (Action::NextMark | Action::PrevMark) => {
+                let forward = a == Action::NextMark;
+                let s = &self.stream;
+                let found = if forward {
+                    (s.selected + 1..s.rows.len()).find(|&i| self.marks.contains_key(&s.rows[i].id))
+                } else {
+                    (0..s.selected)
+                        .rev()
+                        .find(|&i| self.marks.contains_key(&s.rows[i].id))
+                };
+                match found {
+                    Some(i) => {
+                        let delta = i as isize - self.stream.selected as isize;
+                        fx.extend(self.scroll(Context::Stream, delta));
+                    }
+                    None => {
+                        self.notice = Some(format!(
+                            "no marked row {} in the rows loaded",
+                            if forward { "below" } else { "above" }
+                        ));
+                    }
+                }
+            }
+            Action::Copy => {
+                let rows: Vec<vmware_policy::audit::AuditRow> = if self.marks.is_empty() {
+                    self.stream.selected_row().cloned().into_iter().collect()
+                } else {
+                    self.marks.values().cloned().collect()
+                };
+                if !rows.is_empty() {
+                    let mut out = Vec::new();
+                    let _ = crate::cli::output::json_array(&mut out, &rows);
+                    let text = String::from_utf8_lossy(&out).into_owned();
+                    if text.len() > CLIPBOARD_MAX {
+                        self.notice = Some(format!(
+                            "{} rows are {} KB of JSON, too much for a terminal's clipboard: export them (x)",
+                            rows.len(),
+                            text.len() / 1024
+                        ));
+                    } else {
+                        self.notice = Some(format!(
+                            "copied {} row{} as JSON (OSC 52)",
+                            rows.len(),
+                            if rows.len() == 1 { "" } else { "s" }
+                        ));
+                        fx.push(Effect::Clipboard(text));
+                    }
+                }
+            }
             Action::ClearFilters => {
                 self.filters = Filters::default();
                 self.search = None;
@@ -448,6 +508,10 @@ fn values_of(s: &vmware_policy::audit::Stats, c: Column) -> Option<Vec<(String, 
         Column::User => return None,
     })
 }
+
+/// The most JSON `y` hands to the terminal: OSC 52 payloads past this are cut
+/// or refused by common terminals (tmux, xterm); beyond it, export.
+const CLIPBOARD_MAX: usize = 74 * 1024;
 
 /// Data, time, resizes and debounced validation: they keep the state current
 /// and leave the operator's notice in place.

@@ -175,6 +175,16 @@ pub fn bindings() -> Vec<Binding> {
             "select the row clicked",
             "",
         ),
+        b(Stream, ch('m'), A::Mark, "mark or unmark the row", "mark"),
+        b(Stream, ch(']'), A::NextMark, "next marked row", ""),
+        b(Stream, ch('['), A::PrevMark, "previous marked row", ""),
+        b(
+            Stream,
+            ch('y'),
+            A::Copy,
+            "copy the marked rows (or this one) as JSON",
+            "copy",
+        ),
         b(Detail, key(KeyCode::End, NONE), A::Follow, "last line", ""),
         b(
             Detail,

@@ -168,6 +168,8 @@ pub struct App {
     pub rules_path: std::path::PathBuf,
     /// A one-line notice for the operator (shown in the footer).
     pub notice: Option<String>,
+    /// Rows marked with `m`, by id (kept whatever the filters; `y` copies them).
+    pub marks: std::collections::BTreeMap<i64, vmware_policy::audit::AuditRow>,
 }
 
 impl App {
@@ -197,6 +199,7 @@ impl App {
             editor: None,
             rules_path: std::path::PathBuf::from("rules.yaml"),
             notice: None,
+            marks: std::collections::BTreeMap::new(),
         }
     }
 

@@ -95,10 +95,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
             }
         });
         let row = Row::new(cells);
-        if s.top + i == s.selected {
-            row.style(t.selected())
-        } else {
-            row
+        let marked = app.marks.contains_key(&r.id);
+        match (s.top + i == s.selected, marked) {
+            (true, true) => row.style(t.selected().patch(t.marked())),
+            (true, false) => row.style(t.selected()),
+            (false, true) => row.style(t.marked()),
+            (false, false) => row,
         }
     });
     let table = Table::new(rows, widths)

@@ -68,6 +68,12 @@ impl Theme {
         Style::default().add_modifier(Modifier::REVERSED)
     }
 
+    /// A row marked with `m`: bold and underlined, so it shows without colour.
+    pub fn marked(self) -> Style {
+        self.fg(Color::Magenta)
+            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+    }
+
     pub fn key(self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }

@@ -1,0 +1,70 @@
+//! Marks and the clipboard, driven by actions with no terminal: `m` marks,
+//! `]`/`[` move between marks, `y` hands JSON to the terminal (OSC 52).
+
+use super::action::{Action, Effect};
+use super::view::tests::{app_with, row, sample_rows};
+
+fn clipboard(fx: &[Effect]) -> Option<serde_json::Value> {
+    fx.iter().find_map(|e| match e {
+        Effect::Clipboard(text) => Some(serde_json::from_str(text).expect("JSON")),
+        _ => None,
+    })
+}
+
+#[test]
+fn marked_rows_are_found_again_and_copied_together() {
+    let mut app = app_with(sample_rows(), 120, 40);
+    // Nothing marked: `y` copies the selected row (the newest, id 30).
+    let one = clipboard(&app.update(Action::Copy)).expect("a copy");
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert_eq!(one[0]["id"], 30);
+    // Mark 28 and 25.
+    for _ in 0..2 {
+        app.update(Action::Up);
+    }
+    app.update(Action::Mark);
+    for _ in 0..3 {
+        app.update(Action::Up);
+    }
+    app.update(Action::Mark);
+    assert_eq!(app.marks.len(), 2);
+    assert!(app.notice.as_deref().unwrap().starts_with("2 marked"));
+    // Back to the newest, then between the marks.
+    app.update(Action::Follow);
+    app.update(Action::PrevMark);
+    assert_eq!(app.stream.selected_row().unwrap().id, 28);
+    app.update(Action::PrevMark);
+    assert_eq!(app.stream.selected_row().unwrap().id, 25);
+    app.update(Action::PrevMark);
+    assert_eq!(app.stream.selected_row().unwrap().id, 25, "none above");
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .contains("no marked row above")
+    );
+    app.update(Action::NextMark);
+    assert_eq!(app.stream.selected_row().unwrap().id, 28);
+    // `y` copies both marked rows, oldest first, as export's JSON does.
+    let both = clipboard(&app.update(Action::Copy)).expect("a copy");
+    let ids: Vec<i64> = both
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [25, 28]);
+    // `m` again unmarks.
+    app.update(Action::Mark);
+    assert_eq!(app.marks.keys().copied().collect::<Vec<_>>(), [25]);
+}
+
+#[test]
+fn too_much_for_a_clipboard_is_refused_with_a_way_out() {
+    let mut big = row(1, "vsphere", "export_logs", "ok");
+    big.result = format!("{{\"log\": \"{}\"}}", "x".repeat(100 * 1024));
+    let mut app = app_with(vec![big], 120, 40);
+    let fx = app.update(Action::Copy);
+    assert!(clipboard(&fx).is_none());
+    assert!(app.notice.as_deref().unwrap().contains("export them"));
+}
