@@ -122,3 +122,44 @@ fn y_copies_marked_rows_to_the_terminals_clipboard_with_osc_52() {
     tmux.keys(&["q"]);
     tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
 }
+
+#[test]
+fn x_exports_the_filtered_view_to_a_file() {
+    let home = generated();
+    let bin = env!("CARGO_BIN_EXE_vmware-audit");
+    let tmux = Tmux::start(home.path(), &format!("{bin} tui --status denied"));
+    tmux.wait("the denied rows", 15, |s| {
+        s.contains("status=denied") && !table_lines(s).is_empty()
+    });
+    // The default name is accepted as offered (in the TUI's directory, the home).
+    tmux.keys(&["x"]);
+    tmux.wait("the prompt", 10, |s| s.contains("export to ›"));
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the export", 15, |s| s.contains("exported "));
+    let file = std::fs::read_dir(home.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .unwrap_or_else(|| panic!("no .jsonl in the home: {screen}"));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["status"] == "denied"));
+    assert!(
+        screen.contains(&format!("exported {} rows", rows.len())),
+        "{screen}"
+    );
+    // Exactly the rows `export` gives for the same filter.
+    let cli = std::process::Command::new(bin)
+        .args(["export", "--format", "jsonl", "--status", "denied"])
+        .env("OPS_HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(cli.stdout).unwrap(), text);
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
+}

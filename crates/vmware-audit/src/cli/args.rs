@@ -197,7 +197,7 @@ pub struct LogArgs {
     pub jsonl: bool,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 pub enum ExportFormat {
     Json,
     Jsonl,

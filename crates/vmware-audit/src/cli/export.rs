@@ -3,11 +3,55 @@
 
 use std::io::{BufWriter, Write};
 
-use vmware_policy::audit::Order;
+use vmware_policy::audit::{AuditRow, Filter, History, Order};
 
 use super::args::{ExportArgs, ExportFormat};
 use super::common::{Ctx, sqlite_error};
 use super::output::{self, CSV_HEADER, JsonArray};
+
+/// Stream the rows `filter` selects (newest first, at most `limit`, those
+/// `keep` accepts) to `out` in `format`: `export` and the TUI's export both
+/// write through here. Returns the rows written.
+pub fn write_rows(
+    history: &History,
+    filter: &Filter,
+    format: ExportFormat,
+    limit: Option<usize>,
+    tty: bool,
+    keep: &dyn Fn(&AuditRow) -> bool,
+    out: &mut impl Write,
+) -> Result<u64, WriteError> {
+    let mut io: std::io::Result<()> = Ok(());
+    let mut array = JsonArray::default();
+    let mut n = 0u64;
+    if format == ExportFormat::Csv {
+        io = out.write_all(CSV_HEADER.as_bytes());
+    }
+    let read = history.for_each(filter, Order::NewestFirst, limit, |row| {
+        if !keep(&row) {
+            return true;
+        }
+        n += 1;
+        io = match format {
+            ExportFormat::Json => array.push(out, &row),
+            ExportFormat::Jsonl => output::json_line(out, &row),
+            ExportFormat::Csv => output::csv_row(out, &row, tty),
+        };
+        io.is_ok()
+    });
+    read.map_err(WriteError::Read)?;
+    if io.is_ok() && format == ExportFormat::Json {
+        io = array.finish(out);
+    }
+    io.and_then(|_| out.flush()).map_err(WriteError::Write)?;
+    Ok(n)
+}
+
+#[derive(Debug)]
+pub enum WriteError {
+    Read(rusqlite::Error),
+    Write(std::io::Error),
+}
 
 pub fn run(ctx: &Ctx, a: &ExportArgs) -> i32 {
     let filter = match a.filter.to_filter() {
@@ -21,27 +65,17 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> i32 {
     super::common::warn_unknown_values(&filter, &history);
     let limit = (a.limit > 0).then_some(a.limit);
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let mut io: std::io::Result<()> = Ok(());
-    let mut array = JsonArray::default();
-    if a.format == ExportFormat::Csv {
-        io = out.write_all(CSV_HEADER.as_bytes());
+    match write_rows(
+        &history,
+        &filter,
+        a.format,
+        limit,
+        ctx.tty,
+        &|_| true,
+        &mut out,
+    ) {
+        Err(WriteError::Read(e)) => output::fail(&sqlite_error(&e, &ctx.db)),
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(WriteError::Write(_)) | Ok(_) => 0,
     }
-    let read = history.for_each(&filter, Order::NewestFirst, limit, |row| {
-        io = match a.format {
-            ExportFormat::Json => array.push(&mut out, &row),
-            ExportFormat::Jsonl => output::json_line(&mut out, &row),
-            ExportFormat::Csv => output::csv_row(&mut out, &row, ctx.tty),
-        };
-        io.is_ok()
-    });
-    if let Err(e) = read {
-        let _ = out.flush();
-        return output::fail(&sqlite_error(&e, &ctx.db));
-    }
-    if io.is_ok() && a.format == ExportFormat::Json {
-        io = array.finish(&mut out);
-    }
-    // A closed pipe (`| head`) is the reader's choice, not an error.
-    let _ = io.and_then(|_| out.flush());
-    0
 }

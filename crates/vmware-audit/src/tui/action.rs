@@ -75,6 +75,8 @@ pub enum Action {
     PrevMark,
     /// `y`: the marked rows (or the selected one) to the clipboard, as JSON.
     Copy,
+    /// `x`: type a file name, and the view is written to it.
+    Export,
     /// Cycle the time range: 15 minutes, 1 hour, 24 hours, 7 days, all.
     CycleRange,
     /// `/`: type a fuzzy search over tool, params and result.

@@ -47,6 +47,12 @@ pub enum Request {
     Overview,
     /// The users present and their counts (the user picker: no rollup has them).
     UserValues,
+    /// Write the rows of the view (its filter and search) to a new file.
+    Export {
+        path: std::path::PathBuf,
+        filter: Filter,
+        search: Option<String>,
+    },
     /// The rows of a range under two rule sets (the editor's replay).
     Replay(Box<ReplayJob>),
     /// The editor's diagnostics of `text` with the blast radius of each rule a
@@ -106,6 +112,8 @@ pub enum Response {
     },
     Overview(Result<Stats, String>),
     UserValues(Result<Vec<(String, u64)>, String>),
+    /// Rows written to the file, or why not.
+    Exported(Result<(std::path::PathBuf, u64), String>),
     /// The replay's report and how long it took (ms).
     Replay {
         result: Result<(vmware_policy::replay::Report, u64), String>,
@@ -356,6 +364,17 @@ fn handle(
             let mut diagnostics = vmware_policy::policy::validate(&text);
             vmware_policy::replay::add_blast_radius(&mut diagnostics, &text, reader);
             Ok(Some(Response::BlastRadius { rev, diagnostics }))
+        }
+        Request::Export {
+            path,
+            filter,
+            search,
+        } => {
+            db.ensure()?;
+            Ok(Some(Response::Exported(
+                super::export::to_file(&db.path, &path, &filter, search.as_deref())
+                    .map(|n| (path, n)),
+            )))
         }
         Request::UserValues => {
             db.ensure()?;

@@ -68,3 +68,52 @@ fn too_much_for_a_clipboard_is_refused_with_a_way_out() {
     assert!(clipboard(&fx).is_none());
     assert!(app.notice.as_deref().unwrap().contains("export them"));
 }
+
+#[test]
+fn x_asks_for_a_file_and_exports_the_view_as_filtered() {
+    use super::action::Column;
+    use super::data::Request;
+    use super::state::Overlay;
+    let mut app = app_with(sample_rows(), 120, 40);
+    app.filters.set(Column::Status, vec!["denied".into()]);
+    app.update(Action::Export);
+    let Overlay::Export(name) = &app.overlay else {
+        panic!("no prompt")
+    };
+    assert!(
+        name.starts_with("vmware-audit-") && name.ends_with(".jsonl"),
+        "{name}"
+    );
+    for _ in 0..6 {
+        app.update(Action::Erase);
+    }
+    for c in ".txt".chars() {
+        app.update(Action::Input(c));
+    }
+    let fx = app.update(Action::Confirm);
+    assert!(fx.is_empty(), "not with a .txt name");
+    assert!(
+        matches!(app.overlay, Overlay::Export(_)),
+        "the prompt stays"
+    );
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .contains(".json, .jsonl or .csv")
+    );
+    for _ in 0..3 {
+        app.update(Action::Erase);
+    }
+    for c in "csv".chars() {
+        app.update(Action::Input(c));
+    }
+    let fx = app.update(Action::Confirm);
+    match &fx[..] {
+        [Effect::Request(Request::Export { path, filter, .. })] => {
+            assert!(path.to_string_lossy().ends_with(".csv"));
+            assert_eq!(filter.statuses, vec!["denied".to_string()]);
+        }
+        other => panic!("{other:?}"),
+    }
+}

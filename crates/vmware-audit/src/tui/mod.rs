@@ -10,6 +10,7 @@ pub mod action;
 pub mod data;
 pub mod editor;
 pub mod effects;
+pub mod export;
 pub mod keymap;
 pub mod search;
 pub mod state;

@@ -107,11 +107,12 @@ impl App {
             Action::Input(c) => match &mut self.overlay {
                 Overlay::Picker(p) => p.type_char(c),
                 Overlay::Search(s) if s.chars().count() < 200 => s.push(c),
+                Overlay::Export(s) if s.chars().count() < 4096 => s.push(c),
                 _ => {}
             },
             Action::Erase => match &mut self.overlay {
                 Overlay::Picker(p) => p.erase(),
-                Overlay::Search(s) => {
+                Overlay::Search(s) | Overlay::Export(s) => {
                     s.pop();
                 }
                 _ => {}
@@ -185,6 +186,9 @@ impl App {
                     }
                 }
             }
+            Action::Export => {
+                self.overlay = Overlay::Export(super::export::default_name(self.now));
+            }
             Action::ClearFilters => {
                 self.filters = Filters::default();
                 self.search = None;
@@ -255,6 +259,23 @@ impl App {
                     self.filters.set(column, p.result());
                 }
                 self.refilter_effects()
+            }
+            Context::Export => {
+                let Overlay::Export(name) = std::mem::take(&mut self.overlay) else {
+                    return Vec::new();
+                };
+                let path = std::path::PathBuf::from(name.trim());
+                if let Err(why) = super::export::format_of(&path) {
+                    self.notice = Some(why);
+                    self.overlay = Overlay::Export(name);
+                    return Vec::new();
+                }
+                self.notice = Some(format!("exporting the view to {}…", path.display()));
+                vec![Effect::Request(Request::Export {
+                    path,
+                    filter: self.filters.to_filter(),
+                    search: self.filters.search.clone(),
+                })]
             }
             Context::Search => {
                 let Overlay::Search(text) = std::mem::take(&mut self.overlay) else {
@@ -463,6 +484,12 @@ impl App {
                 }
             }
             Response::UserValues(Err(_)) => {}
+            Response::Exported(r) => {
+                self.notice = Some(match r {
+                    Ok((path, n)) => format!("exported {n} rows to {}", path.display()),
+                    Err(e) => format!("export failed: {e}"),
+                });
+            }
             Response::Overview(Err(_)) => {}
             Response::Problem(p) => {
                 self.problem = Some(p);

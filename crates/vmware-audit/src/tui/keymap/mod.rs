@@ -21,6 +21,7 @@ pub enum Context {
     Detail,
     Picker,
     Search,
+    Export,
     Help,
     Editor,
     EditorSearch,
@@ -39,6 +40,7 @@ impl Context {
             Context::Detail => "Detail",
             Context::Picker => "Filter picker",
             Context::Search => "Search",
+            Context::Export => "Export the view",
             Context::Help => "Help",
             Context::Editor => "Rule editor",
             Context::EditorSearch => "Rule editor: search",
@@ -55,6 +57,7 @@ impl Context {
             self,
             Context::Picker
                 | Context::Search
+                | Context::Export
                 | Context::Editor
                 | Context::EditorSearch
                 | Context::WhatIf

@@ -185,6 +185,13 @@ pub fn bindings() -> Vec<Binding> {
             "copy the marked rows (or this one) as JSON",
             "copy",
         ),
+        b(
+            Stream,
+            ch('x'),
+            A::Export,
+            "export the view (filters and search) to a file",
+            "export",
+        ),
         b(Detail, key(KeyCode::End, NONE), A::Follow, "last line", ""),
         b(
             Detail,
@@ -253,6 +260,21 @@ pub fn bindings() -> Vec<Binding> {
             "",
         ),
         b(Search, key(KeyCode::Esc, NONE), A::Back, "cancel", "cancel"),
+        b(
+            Export,
+            key(KeyCode::Enter, NONE),
+            A::Confirm,
+            "write the file (.json, .jsonl or .csv)",
+            "write",
+        ),
+        b(
+            Export,
+            key(KeyCode::Backspace, NONE),
+            A::Erase,
+            "erase a character",
+            "",
+        ),
+        b(Export, key(KeyCode::Esc, NONE), A::Back, "cancel", "cancel"),
         b(
             Editor,
             key(KeyCode::Char('s'), CTRL),

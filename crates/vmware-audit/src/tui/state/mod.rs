@@ -37,6 +37,8 @@ pub enum Overlay {
     Picker(Picker),
     /// The search being typed.
     Search(String),
+    /// The file the view is exported to, being typed (`x`).
+    Export(String),
     Detail(Box<Detail>),
 }
 
@@ -209,6 +211,7 @@ impl App {
             Overlay::Help { .. } => Context::Help,
             Overlay::Picker(_) => Context::Picker,
             Overlay::Search(_) => Context::Search,
+            Overlay::Export(_) => Context::Export,
             Overlay::Detail(_) => Context::Detail,
             Overlay::None => match self.pane {
                 Pane::Stream => Context::Stream,

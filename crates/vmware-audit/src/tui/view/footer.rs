@@ -23,6 +23,16 @@ pub fn draw_filters(f: &mut Frame, area: Rect, app: &App, t: Theme) {
                 t.dim(),
             ),
         ];
+    } else if let Overlay::Export(name) = &app.overlay {
+        spans = vec![
+            Span::styled(" export to › ", t.key()),
+            Span::raw(term_safe(name).into_owned()),
+            Span::styled("█", t.accent()),
+            Span::styled(
+                "  (.json, .jsonl or .csv; Enter writes, Esc cancels)",
+                t.dim(),
+            ),
+        ];
     } else if app.filters.is_empty() {
         spans.push(Span::styled("none", t.dim()));
     } else {
