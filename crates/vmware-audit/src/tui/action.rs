@@ -77,6 +77,10 @@ pub enum Action {
     Copy,
     /// `x`: type a file name, and the view is written to it.
     Export,
+    /// `J`: type a time, and the stream jumps to the last row at or before it.
+    JumpPrompt,
+    /// `T`: type `SINCE [UNTIL]`, and the stream and stats keep to it.
+    RangePrompt,
     /// Cycle the time range: 15 minutes, 1 hour, 24 hours, 7 days, all.
     CycleRange,
     /// `/`: type a fuzzy search over tool, params and result.

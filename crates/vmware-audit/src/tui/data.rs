@@ -24,6 +24,8 @@ pub enum Anchor {
     Before(i64),
     /// Rows newer than this id, oldest first.
     After(i64),
+    /// Rows up to this id included, newest first: a jump to a time.
+    At(i64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +49,8 @@ pub enum Request {
     Overview,
     /// The users present and their counts (the user picker: no rollup has them).
     UserValues,
+    /// The last row at or before a time (a jump), found by binary search.
+    Locate { generation: u64, ts: String },
     /// Write the rows of the view (its filter and search) to a new file.
     Export {
         path: std::path::PathBuf,
@@ -112,6 +116,12 @@ pub enum Response {
     },
     Overview(Result<Stats, String>),
     UserValues(Result<Vec<(String, u64)>, String>),
+    /// Where a jump lands: the last row at or before `ts`, if any.
+    Located {
+        generation: u64,
+        ts: String,
+        id: Option<i64>,
+    },
     /// Rows written to the file, or why not.
     Exported(Result<(std::path::PathBuf, u64), String>),
     /// The replay's report and how long it took (ms).
@@ -365,6 +375,15 @@ fn handle(
             vmware_policy::replay::add_blast_radius(&mut diagnostics, &text, reader);
             Ok(Some(Response::BlastRadius { rev, diagnostics }))
         }
+        Request::Locate { generation, ts } => {
+            db.ensure()?;
+            let reader = db.reader.as_mut().expect("ensured");
+            reader.interrupt_when(None::<fn() -> bool>);
+            let id = reader
+                .last_id_at_or_before(&ts)
+                .map_err(|e| problem(&ReadError::Sqlite(e), &db.path))?;
+            Ok(Some(Response::Located { generation, ts, id }))
+        }
         Request::Export {
             path,
             filter,
@@ -433,6 +452,13 @@ pub fn page(
             },
             Order::NewestFirst,
         ),
+        Anchor::At(id) => (
+            Filter {
+                before_id: Some(id.saturating_add(1).min(newest + 1)),
+                ..filter.clone()
+            },
+            Order::NewestFirst,
+        ),
         Anchor::After(id) => (
             Filter {
                 after_id: Some(id),
@@ -456,6 +482,7 @@ pub fn page(
         Anchor::Newest => newest + 1,
         Anchor::Before(id) => id,
         Anchor::After(id) => id,
+        Anchor::At(id) => id.saturating_add(1),
     };
     let mut scanned = 0usize;
     let mut gave_up = false;

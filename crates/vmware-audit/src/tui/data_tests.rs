@@ -62,6 +62,15 @@ fn pages_walk_back_and_forth_without_gaps_or_repeats() {
         .unwrap()
         .unwrap();
     assert_eq!(rows.last().unwrap().id, 50);
+    // A jump: the rows up to the one jumped to, included, and older from there.
+    let (rows, edge, _) = page(&r, &f, None, Anchor::At(64), 100, 10, &never)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (rows.first().unwrap().id, rows.last().unwrap().id),
+        (55, 64)
+    );
+    assert_eq!(edge, 55);
 }
 
 #[test]

@@ -117,3 +117,98 @@ fn x_asks_for_a_file_and_exports_the_view_as_filtered() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn j_jumps_to_the_last_row_at_or_before_a_time_and_pauses() {
+    use super::data::{Anchor, Request, Response};
+    use super::state::Overlay;
+    let mut app = app_with(sample_rows(), 120, 40);
+    app.update(Action::JumpPrompt);
+    for c in "not a time".chars() {
+        app.update(Action::Input(c));
+    }
+    assert!(app.update(Action::Confirm).is_empty());
+    assert!(matches!(app.overlay, Overlay::Jump(_)), "the prompt stays");
+    app.overlay = Overlay::Jump(String::new());
+    for c in "2026-11-22T10:00:10".chars() {
+        app.update(Action::Input(c));
+    }
+    let fx = app.update(Action::Confirm);
+    let ts = match &fx[..] {
+        [Effect::Request(Request::Locate { ts, .. })] => ts.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(ts.starts_with("2026-11-22T10:00:10"), "{ts}");
+    // The worker found row 10: the window is read again up to it.
+    let fx = app.update(Action::Data(Box::new(Response::Located {
+        generation: app.generation,
+        ts: ts.clone(),
+        id: Some(10),
+    })));
+    let generation = match &fx[..] {
+        [
+            Effect::Request(Request::Page {
+                anchor: Anchor::At(10),
+                generation,
+                ..
+            }),
+        ] => *generation,
+        other => panic!("{other:?}"),
+    };
+    app.update(Action::Data(Box::new(Response::Page {
+        generation,
+        anchor: Anchor::At(10),
+        rows: sample_rows().into_iter().take(10).collect(),
+        edge: 1,
+        exhausted: true,
+        took_ms: 1,
+    })));
+    assert_eq!(app.stream.selected_row().unwrap().id, 10);
+    assert!(!app.stream.follow);
+    // Nothing that early: said, and the stream stays where it is.
+    app.update(Action::Data(Box::new(Response::Located {
+        generation: app.generation,
+        ts: "2020-01-01T00:00:00+00:00".into(),
+        id: None,
+    })));
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .starts_with("no row at or before")
+    );
+    assert_eq!(app.stream.selected_row().unwrap().id, 10);
+}
+
+#[test]
+fn t_takes_an_absolute_range_as_log_does() {
+    use super::state::filters::Range;
+    let mut app = app_with(sample_rows(), 120, 40);
+    app.update(Action::RangePrompt);
+    for c in "2026-11-22T09:00 2026-11-22T10:00".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Confirm);
+    assert_eq!(app.filters.range, Range::Custom);
+    assert!(
+        app.filters
+            .since
+            .as_deref()
+            .unwrap()
+            .starts_with("2026-11-22T09:00")
+    );
+    assert!(
+        app.filters
+            .until
+            .as_deref()
+            .unwrap()
+            .starts_with("2026-11-22T10:00")
+    );
+    // Three words is not a range; the prompt says what is.
+    app.update(Action::RangePrompt);
+    for c in " x".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Confirm);
+    assert!(app.notice.as_deref().unwrap().contains("SINCE UNTIL"));
+}

@@ -108,11 +108,12 @@ impl App {
                 Overlay::Picker(p) => p.type_char(c),
                 Overlay::Search(s) if s.chars().count() < 200 => s.push(c),
                 Overlay::Export(s) if s.chars().count() < 4096 => s.push(c),
+                Overlay::Jump(s) | Overlay::Range(s) if s.chars().count() < 200 => s.push(c),
                 _ => {}
             },
             Action::Erase => match &mut self.overlay {
                 Overlay::Picker(p) => p.erase(),
-                Overlay::Search(s) | Overlay::Export(s) => {
+                Overlay::Search(s) | Overlay::Export(s) | Overlay::Jump(s) | Overlay::Range(s) => {
                     s.pop();
                 }
                 _ => {}
@@ -189,6 +190,15 @@ impl App {
             Action::Export => {
                 self.overlay = Overlay::Export(super::export::default_name(self.now));
             }
+            Action::JumpPrompt => self.overlay = Overlay::Jump(String::new()),
+            Action::RangePrompt => {
+                let now: Vec<&str> = [&self.filters.since, &self.filters.until]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
+                self.overlay = Overlay::Range(now.join(" "));
+            }
             Action::ClearFilters => {
                 self.filters = Filters::default();
                 self.search = None;
@@ -259,6 +269,56 @@ impl App {
                     self.filters.set(column, p.result());
                 }
                 self.refilter_effects()
+            }
+            Context::Jump => {
+                let Overlay::Jump(text) = std::mem::take(&mut self.overlay) else {
+                    return Vec::new();
+                };
+                match crate::cli::common::parse_when(text.trim(), "the jump") {
+                    Ok(ts) => {
+                        self.notice = Some(format!("jumping to {ts}…"));
+                        vec![Effect::Request(Request::Locate {
+                            generation: self.generation,
+                            ts,
+                        })]
+                    }
+                    Err(why) => {
+                        self.notice = Some(why);
+                        self.overlay = Overlay::Jump(text);
+                        Vec::new()
+                    }
+                }
+            }
+            Context::RangeInput => {
+                let Overlay::Range(text) = std::mem::take(&mut self.overlay) else {
+                    return Vec::new();
+                };
+                let parts: Vec<&str> = text.split_whitespace().collect();
+                let parsed = match parts.as_slice() {
+                    [] => Ok((None, None)),
+                    [since] => crate::cli::common::parse_when(since, "since").map(|s| (Some(s), None)),
+                    [since, until] => crate::cli::common::parse_when(since, "since").and_then(|s| {
+                        crate::cli::common::parse_when(until, "until").map(|u| (Some(s), Some(u)))
+                    }),
+                    _ => Err("type SINCE, or SINCE UNTIL (e.g. 2h, or 2026-11-22T09:00 2026-11-22T10:00)".into()),
+                };
+                match parsed {
+                    Ok((since, until)) => {
+                        self.filters.range = if since.is_none() && until.is_none() {
+                            super::state::filters::Range::All
+                        } else {
+                            super::state::filters::Range::Custom
+                        };
+                        self.filters.since = since;
+                        self.filters.until = until;
+                        self.refilter_effects()
+                    }
+                    Err(why) => {
+                        self.notice = Some(why);
+                        self.overlay = Overlay::Range(text);
+                        Vec::new()
+                    }
+                }
             }
             Context::Export => {
                 let Overlay::Export(name) = std::mem::take(&mut self.overlay) else {
@@ -426,6 +486,7 @@ impl App {
                         self.stream.load_newest(rows, edge, exhausted, newest);
                     }
                     Anchor::Before(_) => self.stream.prepend(rows, edge, exhausted),
+                    Anchor::At(_) => self.stream.load_at(rows, edge, exhausted),
                     Anchor::After(_) => self.stream.append_page(rows, edge, exhausted),
                 }
                 fx.extend(self.page_effects());
@@ -484,6 +545,23 @@ impl App {
                 }
             }
             Response::UserValues(Err(_)) => {}
+            Response::Located { generation, ts, id } => {
+                if generation != self.generation {
+                    return fx;
+                }
+                match id {
+                    Some(id) => {
+                        // Pages in flight are for the old window: drop them.
+                        self.generation += 1;
+                        self.stream.reset();
+                        self.stream.follow = false;
+                        self.stream.at_newest = false;
+                        fx.extend(self.request_page(Anchor::At(id)));
+                        self.notice = Some(format!("at {ts} (End follows again)"));
+                    }
+                    None => self.notice = Some(format!("no row at or before {ts}")),
+                }
+            }
             Response::Exported(r) => {
                 self.notice = Some(match r {
                     Ok((path, n)) => format!("exported {n} rows to {}", path.display()),

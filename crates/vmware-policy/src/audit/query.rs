@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use rusqlite::OptionalExtension;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
@@ -244,6 +245,38 @@ impl Reader {
         Ok((first, seq))
     }
 
+    /// The id of the last row written at or before `ts` (the log's text time
+    /// format), by binary search over ids, as lnav's `:goto` does: ids grow
+    /// with time, so each probe is one rowid seek and no ts index is needed
+    /// (a Python-written database has none). `None`: every row is later.
+    pub fn last_id_at_or_before(&self, ts: &str) -> rusqlite::Result<Option<i64>> {
+        let at_or_after = |id: i64| -> rusqlite::Result<Option<(i64, String)>> {
+            self.conn
+                .query_row(
+                    "SELECT id, ts FROM audit_log WHERE id >= ?1 ORDER BY id LIMIT 1",
+                    [id],
+                    |r| Ok((r.get(0)?, text(r.get_ref(1)?))),
+                )
+                .optional()
+        };
+        let (Some(min), max) = self.id_bounds()? else {
+            return Ok(None);
+        };
+        match at_or_after(min)? {
+            Some((_, first)) if first.as_str() <= ts => {}
+            _ => return Ok(None),
+        }
+        let (mut lo, mut hi) = (min, max);
+        while lo < hi {
+            let mid = lo + (hi - lo + 1) / 2;
+            match at_or_after(mid)? {
+                Some((id, t)) if id <= hi && t.as_str() <= ts => lo = id,
+                _ => hi = mid - 1,
+            }
+        }
+        Ok(Some(lo))
+    }
+
     /// The underlying read-only connection (for aggregate queries of this module's siblings).
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
@@ -326,4 +359,50 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
         correlation_id: t(16)?,
         role: t(17)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Against a plain scan, at every minute of the log and around it, with
+    /// gaps in the ids (rows cut by a rotation) and rows sharing a second.
+    #[test]
+    fn the_last_row_at_or_before_a_time_is_found_by_binary_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("audit.db");
+        let c = Connection::open(&db).unwrap();
+        c.execute_batch(schema::CREATE_TABLE).unwrap();
+        let mut rows = Vec::new();
+        let mut id = 1;
+        for minute in 0..120 {
+            for _ in 0..(minute % 3) {
+                let ts = format!(
+                    "2026-11-22T{:02}:{:02}:00+00:00",
+                    10 + minute / 60,
+                    minute % 60
+                );
+                c.execute(
+                    "INSERT INTO audit_log (id, ts, skill, tool) VALUES (?1, ?2, 's', 't')",
+                    rusqlite::params![id, ts],
+                )
+                .unwrap();
+                rows.push((id, ts));
+                id += if id % 7 == 0 { 5 } else { 1 };
+            }
+        }
+        let reader = Reader::open(&db).unwrap();
+        let scan = |t: &str| {
+            rows.iter()
+                .filter(|(_, ts)| ts.as_str() <= t)
+                .map(|(i, _)| *i)
+                .max()
+        };
+        for hour in [9, 10, 11, 12] {
+            for minute in 0..60 {
+                let t = format!("2026-11-22T{hour:02}:{minute:02}:30+00:00");
+                assert_eq!(reader.last_id_at_or_before(&t).unwrap(), scan(&t), "{t}");
+            }
+        }
+    }
 }

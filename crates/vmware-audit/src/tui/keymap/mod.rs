@@ -22,6 +22,8 @@ pub enum Context {
     Picker,
     Search,
     Export,
+    Jump,
+    RangeInput,
     Help,
     Editor,
     EditorSearch,
@@ -41,6 +43,8 @@ impl Context {
             Context::Picker => "Filter picker",
             Context::Search => "Search",
             Context::Export => "Export the view",
+            Context::Jump => "Jump to a time",
+            Context::RangeInput => "Time range",
             Context::Help => "Help",
             Context::Editor => "Rule editor",
             Context::EditorSearch => "Rule editor: search",
@@ -58,6 +62,8 @@ impl Context {
             Context::Picker
                 | Context::Search
                 | Context::Export
+                | Context::Jump
+                | Context::RangeInput
                 | Context::Editor
                 | Context::EditorSearch
                 | Context::WhatIf

@@ -39,6 +39,10 @@ pub enum Overlay {
     Search(String),
     /// The file the view is exported to, being typed (`x`).
     Export(String),
+    /// The time to jump to, being typed (`J`).
+    Jump(String),
+    /// An absolute range, `SINCE [UNTIL]` as `log` takes them, being typed (`T`).
+    Range(String),
     Detail(Box<Detail>),
 }
 
@@ -212,6 +216,8 @@ impl App {
             Overlay::Picker(_) => Context::Picker,
             Overlay::Search(_) => Context::Search,
             Overlay::Export(_) => Context::Export,
+            Overlay::Jump(_) => Context::Jump,
+            Overlay::Range(_) => Context::RangeInput,
             Overlay::Detail(_) => Context::Detail,
             Overlay::None => match self.pane {
                 Pane::Stream => Context::Stream,

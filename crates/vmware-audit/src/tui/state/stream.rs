@@ -158,6 +158,22 @@ impl Stream {
         self.settle();
     }
 
+    /// The page a jump asked for: rows up to the row jumped to, which is
+    /// selected; paused, with newer rows fetched as the operator scrolls down.
+    pub fn load_at(&mut self, rows: Vec<AuditRow>, edge: i64, exhausted: bool) {
+        self.rows = rows.into();
+        self.selected = self.rows.len().saturating_sub(1);
+        self.top = self.selected.saturating_sub(self.height.saturating_sub(1));
+        self.older_edge = edge;
+        self.at_oldest = exhausted;
+        self.follow = false;
+        self.at_newest = false;
+        self.initial = false;
+        self.newer_edge = self.rows.back().map_or(edge, |r| r.id);
+        self.loading = None;
+        self.settle();
+    }
+
     /// Newer rows arrived by paging down: append, drop the oldest beyond the cap.
     pub fn append_page(&mut self, rows: Vec<AuditRow>, edge: i64, exhausted: bool) {
         self.rows.extend(rows);

@@ -23,6 +23,24 @@ pub fn draw_filters(f: &mut Frame, area: Rect, app: &App, t: Theme) {
                 t.dim(),
             ),
         ];
+    } else if let Overlay::Jump(text) | Overlay::Range(text) = &app.overlay {
+        let (label, help) = if matches!(app.overlay, Overlay::Jump(_)) {
+            (
+                " jump to › ",
+                "  (10:30, 2h, 2026-11-22T10:30: the last row at or before it)",
+            )
+        } else {
+            (
+                " range › ",
+                "  (SINCE [UNTIL] as log takes them; empty: all)",
+            )
+        };
+        spans = vec![
+            Span::styled(label, t.key()),
+            Span::raw(term_safe(text).into_owned()),
+            Span::styled("█", t.accent()),
+            Span::styled(help, t.dim()),
+        ];
     } else if let Overlay::Export(name) = &app.overlay {
         spans = vec![
             Span::styled(" export to › ", t.key()),
