@@ -221,7 +221,9 @@ impl Reader {
     /// The lowest and highest id (`(None, 0)` for an empty table).
     pub fn id_bounds(&self) -> rusqlite::Result<(Option<i64>, i64)> {
         self.conn.query_row(
-            "SELECT MIN(id), COALESCE(MAX(id), 0) FROM audit_log",
+            // Two subqueries: SQLite answers a lone MIN or MAX of the rowid
+            // with one seek, but MIN and MAX together with a full scan.
+            "SELECT (SELECT MIN(id) FROM audit_log), (SELECT COALESCE(MAX(id), 0) FROM audit_log)",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
