@@ -83,6 +83,8 @@ pub enum Action {
     RangePrompt,
     /// Cycle the time range: 15 minutes, 1 hour, 24 hours, 7 days, all.
     CycleRange,
+    /// `Ctrl-r` in the search prompt: fuzzy, substring, regex.
+    SearchMode,
     /// `/`: type a fuzzy search over tool, params and result.
     Search,
     /// A character typed into the open input (picker query or search).

@@ -33,7 +33,7 @@ pub enum Request {
     Page {
         generation: u64,
         filter: Filter,
-        search: Option<String>,
+        search: Option<super::search::SearchSpec>,
         anchor: Anchor,
         limit: usize,
     },
@@ -55,7 +55,7 @@ pub enum Request {
     Export {
         path: std::path::PathBuf,
         filter: Filter,
-        search: Option<String>,
+        search: Option<super::search::SearchSpec>,
     },
     /// The rows of a range under two rule sets (the editor's replay).
     Replay(Box<ReplayJob>),
@@ -280,7 +280,7 @@ fn handle(
             let started = Instant::now();
             db.ensure()?;
             let newest = db.tail.as_ref().map_or(0, Tail::last_id);
-            let search = search.as_deref().map(Search::new);
+            let search = search.as_ref().and_then(|s| Search::compile(s).ok());
             // A newer request interrupts this one inside SQLite too (a search
             // that matches nothing reads every row).
             let latest = latest_gen.clone();
@@ -391,7 +391,7 @@ fn handle(
         } => {
             db.ensure()?;
             Ok(Some(Response::Exported(
-                super::export::to_file(&db.path, &path, &filter, search.as_deref())
+                super::export::to_file(&db.path, &path, &filter, search.as_ref())
                     .map(|n| (path, n)),
             )))
         }
@@ -470,12 +470,12 @@ pub fn page(
     };
     // SQLite skips the rows that cannot match (LIKE is ASCII case-insensitive,
     // as the fuzzy match is for ASCII; other text is left to the fuzzy match).
-    let f = match search {
-        Some(s) if s.query().is_ascii() => Filter {
-            in_order: Some(s.query().to_string()),
+    let f = match search.and_then(|s| s.spec().prefilter()) {
+        Some(text) => Filter {
+            in_order: Some(text),
             ..f
         },
-        _ => f,
+        None => f,
     };
     let mut rows = Vec::with_capacity(limit.min(1024));
     let mut edge = match anchor {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use vmware_policy::audit::{Filter, History};
 
-use super::search::Search;
+use super::search::{Search, SearchSpec};
 use crate::cli::args::ExportFormat;
 use crate::cli::export::{WriteError, write_rows};
 
@@ -34,7 +34,7 @@ pub fn to_file(
     db: &Path,
     path: &Path,
     filter: &Filter,
-    search: Option<&str>,
+    search: Option<&SearchSpec>,
 ) -> Result<u64, String> {
     use std::os::unix::fs::OpenOptionsExt;
     let format = format_of(path)?;
@@ -48,10 +48,8 @@ pub fn to_file(
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     // SQLite skips what cannot match, as for the stream's pages.
     let mut filter = filter.clone();
-    if let Some(q) = search.filter(|q| q.is_ascii()) {
-        filter.in_order = Some(q.to_string());
-    }
-    let search = search.map(Search::new);
+    filter.in_order = search.and_then(|s| s.prefilter());
+    let search = search.map(Search::compile).transpose()?;
     let keep = |r: &vmware_policy::audit::AuditRow| search.as_ref().is_none_or(|s| s.matches(r));
     let mut out = BufWriter::with_capacity(1 << 16, file);
     write_rows(&history, &filter, format, None, false, &keep, &mut out).map_err(|e| match e {
@@ -97,7 +95,19 @@ mod tests {
             ..Filter::default()
         };
         let csv = dir.path().join("view.csv");
-        assert_eq!(to_file(&db, &csv, &filter, Some("delete")).unwrap(), 2);
+        assert_eq!(
+            to_file(
+                &db,
+                &csv,
+                &filter,
+                Some(&SearchSpec::new(
+                    "delete",
+                    super::super::search::Mode::Fuzzy
+                ))
+            )
+            .unwrap(),
+            2
+        );
         let text = std::fs::read_to_string(&csv).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("id,ts,skill,tool"));

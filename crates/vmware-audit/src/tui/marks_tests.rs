@@ -212,3 +212,67 @@ fn t_takes_an_absolute_range_as_log_does() {
     app.update(Action::Confirm);
     assert!(app.notice.as_deref().unwrap().contains("SINCE UNTIL"));
 }
+
+#[test]
+fn the_search_prompt_cycles_modes_refuses_a_broken_regex_and_highlights_matches() {
+    use super::data::Request;
+    use super::search::Mode;
+    use super::state::Overlay;
+    let mut app = app_with(sample_rows(), 120, 40);
+    app.update(Action::Search);
+    for c in "(".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::SearchMode);
+    app.update(Action::SearchMode);
+    assert!(matches!(&app.overlay, Overlay::Search(s) if s.mode == Mode::Regex));
+    assert!(app.update(Action::Confirm).is_empty());
+    assert!(app.notice.as_deref().unwrap().starts_with("not a regex"));
+    let Overlay::Search(s) = &mut app.overlay else {
+        panic!("the prompt stays")
+    };
+    s.query = "_vm".into();
+    s.mode = Mode::Substring;
+    let fx = app.update(Action::Confirm);
+    let spec = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Request(Request::Page { search, .. }) => search.clone(),
+            _ => None,
+        })
+        .expect("a page with the search");
+    assert_eq!((spec.query.as_str(), spec.mode), ("_vm", Mode::Substring));
+    assert!(
+        app.filters
+            .describe()
+            .contains(&("search(substring)".to_string(), "_vm".to_string()))
+    );
+    // The page comes; the stream shows where it matched: `_vm` of `delete_vm`.
+    app.update(Action::Data(Box::new(super::data::Response::Page {
+        generation: app.generation,
+        anchor: super::data::Anchor::Newest,
+        rows: sample_rows(),
+        edge: 1,
+        exhausted: true,
+        took_ms: 1,
+    })));
+    let t = super::view::tests::render(&app, 120, 40);
+    let buf = t.backend().buffer();
+    let hl = super::view::theme::Theme { color: true }.highlight();
+    let (x, y) = (0..buf.area.height)
+        .find_map(|y| {
+            let line: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            line.find("delete_vm")
+                .map(|i| (line[..i].chars().count() as u16 + 6, y))
+        })
+        .expect("a delete_vm row");
+    assert_eq!(buf[(x, y)].symbol(), "_");
+    assert!(buf[(x, y)].modifier.contains(hl.add_modifier));
+    assert!(
+        !buf[(x - 1, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::UNDERLINED)
+    );
+}

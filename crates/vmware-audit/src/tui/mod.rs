@@ -17,6 +17,7 @@ pub mod state;
 pub mod terminal;
 pub mod update;
 pub mod update_editor;
+pub mod update_tools;
 pub mod view;
 
 #[cfg(test)]

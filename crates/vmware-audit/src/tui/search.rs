@@ -1,6 +1,6 @@
-//! The free-text search: fuzzy (fzf's scoring, via helix's nucleo-matcher)
-//! over a row's tool, params and result, so `delpool` finds `delete_pool`
-//! and `web-01` finds it inside the params JSON.
+//! The free-text search over a row's tool, params and result: fuzzy (fzf's
+//! scoring, via helix's nucleo-matcher: `delpool` finds `delete_pool`),
+//! substring, or regex; and where it matched, for highlighting.
 
 use std::cell::RefCell;
 
@@ -8,11 +8,69 @@ use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 use vmware_policy::audit::AuditRow;
 
+/// How the text typed is matched: `Ctrl-r` in the prompt cycles them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Characters in order (`delpool` finds `delete_pool`), as fzf.
+    #[default]
+    Fuzzy,
+    /// The text as typed, ASCII case ignored.
+    Substring,
+    /// A regular expression (the `regex` crate's syntax; `(?i)` ignores case).
+    Regex,
+}
+
+impl Mode {
+    pub fn next(self) -> Mode {
+        match self {
+            Mode::Fuzzy => Mode::Substring,
+            Mode::Substring => Mode::Regex,
+            Mode::Regex => Mode::Fuzzy,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Fuzzy => "fuzzy",
+            Mode::Substring => "substring",
+            Mode::Regex => "regex",
+        }
+    }
+}
+
+/// A search as the operator gave it: what is compiled, sent to the data
+/// worker and shown in the filter bar.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchSpec {
+    pub query: String,
+    pub mode: Mode,
+}
+
+impl SearchSpec {
+    pub fn new(query: &str, mode: Mode) -> SearchSpec {
+        SearchSpec {
+            query: query.to_string(),
+            mode,
+        }
+    }
+
+    /// What SQLite can skip with: the characters in order, for the modes that
+    /// need them (a regex says nothing that simple about its matches).
+    pub fn prefilter(&self) -> Option<String> {
+        (self.mode != Mode::Regex && self.query.is_ascii()).then(|| self.query.clone())
+    }
+}
+
 pub struct Search {
-    query: String,
-    atom: Atom,
-    /// The matcher's scratch space, reused for every row.
-    matcher: RefCell<(Matcher, Vec<char>)>,
+    spec: SearchSpec,
+    how: How,
+    /// The fuzzy matcher's scratch space, reused for every row.
+    matcher: RefCell<(Matcher, Vec<char>, Vec<u32>)>,
+}
+
+enum How {
+    Fuzzy(Atom),
+    Regex(regex::Regex),
 }
 
 /// The query as one fuzzy atom, case ignored: typed text is searched for as
@@ -30,7 +88,7 @@ fn atom(query: &str) -> Atom {
 
 impl std::fmt::Debug for Search {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Search({:?})", self.query)
+        write!(f, "Search({:?})", self.spec)
     }
 }
 
@@ -39,25 +97,87 @@ impl std::fmt::Debug for Search {
 const FIELD_MAX: usize = 64 * 1024;
 
 impl Search {
+    /// A fuzzy search.
+    #[cfg(test)]
     pub fn new(query: &str) -> Search {
-        Search {
-            query: query.to_string(),
-            atom: atom(query),
-            matcher: RefCell::new((Matcher::new(Config::DEFAULT), Vec::new())),
+        Search::compile(&SearchSpec::new(query, Mode::Fuzzy))
+            .expect("a fuzzy query always compiles")
+    }
+
+    /// The search `spec` asks for, or why its regex does not compile.
+    pub fn compile(spec: &SearchSpec) -> Result<Search, String> {
+        let how = match spec.mode {
+            Mode::Fuzzy => How::Fuzzy(atom(&spec.query)),
+            Mode::Substring => How::Regex(
+                regex::RegexBuilder::new(&regex::escape(&spec.query))
+                    .case_insensitive(true)
+                    .unicode(false)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            ),
+            Mode::Regex => How::Regex(
+                regex::RegexBuilder::new(&spec.query)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| format!("not a regex: {e}"))?,
+            ),
+        };
+        Ok(Search {
+            spec: spec.clone(),
+            how,
+            matcher: RefCell::new((Matcher::new(Config::DEFAULT), Vec::new(), Vec::new())),
+        })
+    }
+
+    pub fn spec(&self) -> &SearchSpec {
+        &self.spec
+    }
+
+    fn hits(&self, text: &str) -> bool {
+        match &self.how {
+            How::Regex(re) => re.is_match(text),
+            How::Fuzzy(atom) => {
+                let mut guard = self.matcher.borrow_mut();
+                let (matcher, buf, _) = &mut *guard;
+                atom.score(Utf32Str::new(text, buf), matcher).is_some()
+            }
         }
     }
 
-    pub fn query(&self) -> &str {
-        &self.query
+    pub fn matches(&self, r: &AuditRow) -> bool {
+        [&r.tool, &r.params, &r.result]
+            .iter()
+            .any(|field| self.hits(cut(field, FIELD_MAX)))
     }
 
-    pub fn matches(&self, r: &AuditRow) -> bool {
-        let mut guard = self.matcher.borrow_mut();
-        let (matcher, buf) = &mut *guard;
-        [&r.tool, &r.params, &r.result].iter().any(|field| {
-            let text = cut(field, FIELD_MAX);
-            self.atom.score(Utf32Str::new(text, buf), matcher).is_some()
-        })
+    /// The byte ranges of `text` to highlight: each match of a substring or
+    /// regex, each character a fuzzy match used.
+    pub fn highlights(&self, text: &str) -> Vec<(usize, usize)> {
+        let text = cut(text, FIELD_MAX);
+        match &self.how {
+            How::Regex(re) => re
+                .find_iter(text)
+                .filter(|m| !m.is_empty())
+                .map(|m| (m.start(), m.end()))
+                .collect(),
+            How::Fuzzy(atom) => {
+                let mut guard = self.matcher.borrow_mut();
+                let (matcher, buf, indices) = &mut *guard;
+                indices.clear();
+                if atom
+                    .indices(Utf32Str::new(text, buf), matcher, indices)
+                    .is_none()
+                {
+                    return Vec::new();
+                }
+                let wanted: std::collections::BTreeSet<u32> = indices.iter().copied().collect();
+                text.char_indices()
+                    .enumerate()
+                    .filter(|(i, _)| wanted.contains(&(*i as u32)))
+                    .map(|(_, (b, c))| (b, b + c.len_utf8()))
+                    .collect()
+            }
+        }
     }
 }
 
@@ -139,6 +259,43 @@ mod tests {
         // `!` and `^` are text, not syntax.
         assert!(Search::new("!x").matches(&row("a!bx")));
         assert!(!Search::new("^del").matches(&row("delete")));
+    }
+
+    #[test]
+    fn three_modes_and_where_each_matched() {
+        let row = AuditRow {
+            tool: "delete_pool".into(),
+            params: r#"{"pool": "web-01", "vm": "WEB-02"}"#.into(),
+            result: "{}".into(),
+            ..AuditRow::default()
+        };
+        let s = |q: &str, m| Search::compile(&SearchSpec::new(q, m)).unwrap();
+        // Substring: as typed, ASCII case ignored; no fuzzy gaps.
+        assert!(s("web-0", Mode::Substring).matches(&row));
+        assert!(!s("delpool", Mode::Substring).matches(&row));
+        assert!(s("delpool", Mode::Fuzzy).matches(&row));
+        // A regex, case as written.
+        assert!(s(r"web-0[12]", Mode::Regex).matches(&row));
+        assert!(!s(r"^WEB", Mode::Regex).matches(&row));
+        assert!(Search::compile(&SearchSpec::new("(", Mode::Regex)).is_err());
+        // Highlights: every occurrence, byte ranges of the text.
+        let text = r#"{"pool": "web-01", "vm": "WEB-02"}"#;
+        assert_eq!(
+            s("web-0", Mode::Substring).highlights(text),
+            [(10, 15), (26, 31)]
+        );
+        assert_eq!(s(r"WEB-\d+", Mode::Regex).highlights(text), [(26, 32)]);
+        let fuzzy = s("dlp", Mode::Fuzzy).highlights("delete_pool");
+        assert_eq!(fuzzy.len(), 3, "{fuzzy:?}");
+        assert_eq!(fuzzy[0], (0, 1));
+        // The SQL prefilter only where it is sound.
+        assert_eq!(
+            SearchSpec::new("web", Mode::Substring)
+                .prefilter()
+                .as_deref(),
+            Some("web")
+        );
+        assert_eq!(SearchSpec::new("w.b", Mode::Regex).prefilter(), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ fn page_request(fx: &[Effect]) -> Option<(u64, Anchor, Option<String>, Vec<Strin
         }) => Some((
             *generation,
             *anchor,
-            search.clone(),
+            search.as_ref().map(|s| s.query.clone()),
             filter.statuses.clone(),
         )),
         _ => None,

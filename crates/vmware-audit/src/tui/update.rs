@@ -5,7 +5,6 @@
 use super::action::{Action, Column, Effect};
 use super::data::{Anchor, Request, Response};
 use super::keymap::Context;
-use super::search::Search;
 use super::state::stream::PAGE;
 use super::state::{App, Detail, Filters, Overlay, Pane, Picker};
 use super::view::layout;
@@ -106,14 +105,17 @@ impl App {
             }
             Action::Input(c) => match &mut self.overlay {
                 Overlay::Picker(p) => p.type_char(c),
-                Overlay::Search(s) if s.chars().count() < 200 => s.push(c),
+                Overlay::Search(s) if s.query.chars().count() < 200 => s.query.push(c),
                 Overlay::Export(s) if s.chars().count() < 4096 => s.push(c),
                 Overlay::Jump(s) | Overlay::Range(s) if s.chars().count() < 200 => s.push(c),
                 _ => {}
             },
             Action::Erase => match &mut self.overlay {
                 Overlay::Picker(p) => p.erase(),
-                Overlay::Search(s) | Overlay::Export(s) | Overlay::Jump(s) | Overlay::Range(s) => {
+                Overlay::Search(s) => {
+                    s.query.pop();
+                }
+                Overlay::Export(s) | Overlay::Jump(s) | Overlay::Range(s) => {
                     s.pop();
                 }
                 _ => {}
@@ -127,66 +129,10 @@ impl App {
                 self.filters.statuses = statuses;
                 fx.extend(self.refilter_effects());
             }
-            Action::Mark => {
-                if let Some(r) = self.stream.selected_row().cloned() {
-                    if self.marks.remove(&r.id).is_none() {
-                        self.marks.insert(r.id, r);
-                    }
-                    self.notice = Some(format!(
-                        "{} marked (] [ move between them, y copies them)",
-                        self.marks.len()
-                    ));
-                }
-            }
-            a @ (Action::NextMark | Action::PrevMark) => {
-                let forward = a == Action::NextMark;
-                let s = &self.stream;
-                let found = if forward {
-                    (s.selected + 1..s.rows.len()).find(|&i| self.marks.contains_key(&s.rows[i].id))
-                } else {
-                    (0..s.selected)
-                        .rev()
-                        .find(|&i| self.marks.contains_key(&s.rows[i].id))
-                };
-                match found {
-                    Some(i) => {
-                        let delta = i as isize - self.stream.selected as isize;
-                        fx.extend(self.scroll(Context::Stream, delta));
-                    }
-                    None => {
-                        self.notice = Some(format!(
-                            "no marked row {} in the rows loaded",
-                            if forward { "below" } else { "above" }
-                        ));
-                    }
-                }
-            }
-            Action::Copy => {
-                let rows: Vec<vmware_policy::audit::AuditRow> = if self.marks.is_empty() {
-                    self.stream.selected_row().cloned().into_iter().collect()
-                } else {
-                    self.marks.values().cloned().collect()
-                };
-                if !rows.is_empty() {
-                    let mut out = Vec::new();
-                    let _ = crate::cli::output::json_array(&mut out, &rows);
-                    let text = String::from_utf8_lossy(&out).into_owned();
-                    if text.len() > CLIPBOARD_MAX {
-                        self.notice = Some(format!(
-                            "{} rows are {} KB of JSON, too much for a terminal's clipboard: export them (x)",
-                            rows.len(),
-                            text.len() / 1024
-                        ));
-                    } else {
-                        self.notice = Some(format!(
-                            "copied {} row{} as JSON (OSC 52)",
-                            rows.len(),
-                            if rows.len() == 1 { "" } else { "s" }
-                        ));
-                        fx.push(Effect::Clipboard(text));
-                    }
-                }
-            }
+            Action::Mark => self.mark(),
+            Action::NextMark => fx.extend(self.go_to_mark(true)),
+            Action::PrevMark => fx.extend(self.go_to_mark(false)),
+            Action::Copy => fx.extend(self.copy()),
             Action::Export => {
                 self.overlay = Overlay::Export(super::export::default_name(self.now));
             }
@@ -212,6 +158,11 @@ impl App {
             Action::Search => {
                 let current = self.filters.search.clone().unwrap_or_default();
                 self.overlay = Overlay::Search(current);
+            }
+            Action::SearchMode => {
+                if let Overlay::Search(s) = &mut self.overlay {
+                    s.mode = s.mode.next();
+                }
             }
             Action::Resize(w, h) => {
                 self.size = (w, h);
@@ -270,87 +221,14 @@ impl App {
                 }
                 self.refilter_effects()
             }
-            Context::Jump => {
-                let Overlay::Jump(text) = std::mem::take(&mut self.overlay) else {
-                    return Vec::new();
-                };
-                match crate::cli::common::parse_when(text.trim(), "the jump") {
-                    Ok(ts) => {
-                        self.notice = Some(format!("jumping to {ts}…"));
-                        vec![Effect::Request(Request::Locate {
-                            generation: self.generation,
-                            ts,
-                        })]
-                    }
-                    Err(why) => {
-                        self.notice = Some(why);
-                        self.overlay = Overlay::Jump(text);
-                        Vec::new()
-                    }
-                }
-            }
-            Context::RangeInput => {
-                let Overlay::Range(text) = std::mem::take(&mut self.overlay) else {
-                    return Vec::new();
-                };
-                let parts: Vec<&str> = text.split_whitespace().collect();
-                let parsed = match parts.as_slice() {
-                    [] => Ok((None, None)),
-                    [since] => crate::cli::common::parse_when(since, "since").map(|s| (Some(s), None)),
-                    [since, until] => crate::cli::common::parse_when(since, "since").and_then(|s| {
-                        crate::cli::common::parse_when(until, "until").map(|u| (Some(s), Some(u)))
-                    }),
-                    _ => Err("type SINCE, or SINCE UNTIL (e.g. 2h, or 2026-11-22T09:00 2026-11-22T10:00)".into()),
-                };
-                match parsed {
-                    Ok((since, until)) => {
-                        self.filters.range = if since.is_none() && until.is_none() {
-                            super::state::filters::Range::All
-                        } else {
-                            super::state::filters::Range::Custom
-                        };
-                        self.filters.since = since;
-                        self.filters.until = until;
-                        self.refilter_effects()
-                    }
-                    Err(why) => {
-                        self.notice = Some(why);
-                        self.overlay = Overlay::Range(text);
-                        Vec::new()
-                    }
-                }
-            }
-            Context::Export => {
-                let Overlay::Export(name) = std::mem::take(&mut self.overlay) else {
-                    return Vec::new();
-                };
-                let path = std::path::PathBuf::from(name.trim());
-                if let Err(why) = super::export::format_of(&path) {
-                    self.notice = Some(why);
-                    self.overlay = Overlay::Export(name);
-                    return Vec::new();
-                }
-                self.notice = Some(format!("exporting the view to {}…", path.display()));
-                vec![Effect::Request(Request::Export {
-                    path,
-                    filter: self.filters.to_filter(),
-                    search: self.filters.search.clone(),
-                })]
-            }
-            Context::Search => {
-                let Overlay::Search(text) = std::mem::take(&mut self.overlay) else {
-                    return Vec::new();
-                };
-                let text = text.trim().to_string();
-                self.search = (!text.is_empty()).then(|| Search::new(&text));
-                self.filters.search = (!text.is_empty()).then_some(text);
-                self.refilter_effects()
+            Context::Jump | Context::RangeInput | Context::Export | Context::Search => {
+                self.confirm_prompt(ctx)
             }
             _ => Vec::new(),
         }
     }
 
-    fn scroll(&mut self, ctx: Context, delta: isize) -> Vec<Effect> {
+    pub(super) fn scroll(&mut self, ctx: Context, delta: isize) -> Vec<Effect> {
         match (ctx, &mut self.overlay) {
             (Context::Detail, Overlay::Detail(d)) => {
                 d.scroll = (d.scroll as isize + delta).max(0) as usize;
@@ -434,7 +312,7 @@ impl App {
     }
 
     /// The filters changed: start over from the newest matching rows.
-    fn refilter_effects(&mut self) -> Vec<Effect> {
+    pub(super) fn refilter_effects(&mut self) -> Vec<Effect> {
         self.generation += 1;
         self.stream.reset();
         self.stats = None;
@@ -613,10 +491,6 @@ fn values_of(s: &vmware_policy::audit::Stats, c: Column) -> Option<Vec<(String, 
         Column::User => return None,
     })
 }
-
-/// The most JSON `y` hands to the terminal: OSC 52 payloads past this are cut
-/// or refused by common terminals (tmux, xterm); beyond it, export.
-const CLIPBOARD_MAX: usize = 74 * 1024;
 
 /// Data, time, resizes and debounced validation: they keep the state current
 /// and leave the operator's notice in place.

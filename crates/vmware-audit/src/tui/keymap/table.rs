@@ -32,7 +32,7 @@ pub fn bindings() -> Vec<Binding> {
             Global,
             ch('/'),
             A::Search,
-            "fuzzy search in tool, params and result",
+            "search in tool, params and result (fuzzy, substring, regex)",
             "search",
         ),
         b(
@@ -274,6 +274,13 @@ pub fn bindings() -> Vec<Binding> {
             "",
         ),
         b(Search, key(KeyCode::Esc, NONE), A::Back, "cancel", "cancel"),
+        b(
+            Search,
+            key(KeyCode::Char('r'), CTRL),
+            A::SearchMode,
+            "mode: fuzzy, substring, regex",
+            "mode",
+        ),
         b(
             Export,
             key(KeyCode::Enter, NONE),

@@ -79,7 +79,7 @@ pub struct Filters {
     /// What the start-up flags filter that no picker offers (surface,
     /// workflow and correlation ids): kept as given, cleared by `c`.
     pub extra: Filter,
-    pub search: Option<String>,
+    pub search: Option<crate::tui::search::SearchSpec>,
 }
 
 /// Statuses that count as denied (`denied`, and the Python family's variants).
@@ -234,7 +234,11 @@ impl Filters {
             }
         }
         if let Some(s) = &self.search {
-            out.push(("search".into(), s.clone()));
+            let label = match s.mode {
+                crate::tui::search::Mode::Fuzzy => "search".to_string(),
+                m => format!("search({})", m.label()),
+            };
+            out.push((label, s.query.clone()));
         }
         out
     }

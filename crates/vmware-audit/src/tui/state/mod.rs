@@ -35,8 +35,8 @@ pub enum Overlay {
         scroll: usize,
     },
     Picker(Picker),
-    /// The search being typed.
-    Search(String),
+    /// The search being typed, and its mode (`Ctrl-r` cycles it).
+    Search(super::search::SearchSpec),
     /// The file the view is exported to, being typed (`x`).
     Export(String),
     /// The time to jump to, being typed (`J`).

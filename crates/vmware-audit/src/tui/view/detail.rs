@@ -11,7 +11,9 @@ use vmware_policy::audit::status::{Kind, kind};
 use vmware_policy::safe_text::{SafeJson, term_safe};
 
 use super::theme::Theme;
+use crate::tui::search::Search;
 use crate::tui::state::Detail;
+use ratatui::style::Style;
 
 /// Larger fields are shown cut, as text (see [`pretty`]).
 const SHOWN_BYTES: usize = 64 * 1024;
@@ -66,7 +68,7 @@ pub fn denial(row: &AuditRow) -> Option<(String, String)> {
     Some((get("rule"), reason))
 }
 
-pub fn lines(row: &AuditRow, t: Theme) -> Vec<Line<'static>> {
+pub fn lines(row: &AuditRow, search: Option<&Search>, t: Theme) -> Vec<Line<'static>> {
     let safe = |v: &str| term_safe(v).into_owned();
     let mut out = Vec::new();
     if let Some((rule, reason)) = denial(row) {
@@ -116,17 +118,16 @@ pub fn lines(row: &AuditRow, t: Theme) -> Vec<Line<'static>> {
     for (name, text) in [("params", &row.params), ("result", &row.result)] {
         out.push(Line::raw(""));
         out.push(Line::styled(format!(" {name}"), t.title()));
-        out.extend(
-            pretty(text)
-                .into_iter()
-                .map(|l| Line::raw(format!("   {l}"))),
-        );
+        // What the search matched, highlighted where it is.
+        out.extend(pretty(text).into_iter().map(|l| {
+            super::highlight::spans(&format!("   {l}"), search, Style::default(), t.highlight())
+        }));
     }
     out
 }
 
-pub fn draw(f: &mut Frame, area: Rect, d: &Detail, t: Theme) {
-    let lines = lines(&d.row, t);
+pub fn draw(f: &mut Frame, area: Rect, d: &Detail, search: Option<&Search>, t: Theme) {
+    let lines = lines(&d.row, search, t);
     let visible = area.height.saturating_sub(2) as usize;
     let max_scroll = lines.len().saturating_sub(visible);
     let scroll = d.scroll.min(max_scroll);

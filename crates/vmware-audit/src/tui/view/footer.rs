@@ -13,13 +13,13 @@ use crate::tui::state::{App, Overlay};
 
 pub fn draw_filters(f: &mut Frame, area: Rect, app: &App, t: Theme) {
     let mut spans = vec![Span::styled(" filters ", t.dim())];
-    if let Overlay::Search(text) = &app.overlay {
+    if let Overlay::Search(spec) = &app.overlay {
         spans = vec![
-            Span::styled(" search › ", t.key()),
-            Span::raw(term_safe(text).into_owned()),
+            Span::styled(format!(" search ({}) › ", spec.mode.label()), t.key()),
+            Span::raw(term_safe(&spec.query).into_owned()),
             Span::styled("█", t.accent()),
             Span::styled(
-                "  (fuzzy, in tool, params and result; Enter applies)",
+                "  (in tool, params and result; Ctrl-r: fuzzy, substring, regex; Enter applies)",
                 t.dim(),
             ),
         ];

@@ -82,7 +82,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
                 )),
                 Col::Time => Cell::from(Span::styled(short_ts(&r.ts), t.dim())),
                 Col::Skill => Cell::from(Span::styled(text(&r.skill), t.accent())),
-                Col::Tool => Cell::from(text(&r.tool)),
+                Col::Tool => Cell::from(super::highlight::spans(
+                    &text(&r.tool),
+                    app.search.as_ref(),
+                    ratatui::style::Style::default(),
+                    t.highlight(),
+                )),
                 Col::Status => Cell::from(Span::styled(text(&r.status), t.status(&r.status))),
                 Col::Rule => Cell::from(Span::styled(text(&rule_of(r)), t.bad())),
                 Col::Risk => Cell::from(text(&r.risk_level)),
@@ -91,7 +96,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
                 Col::Took => {
                     Cell::from(Line::from(fit(&format!("{}ms", r.duration_ms), w)).right_aligned())
                 }
-                Col::Params => Cell::from(Span::styled(text(&r.params), t.dim())),
+                Col::Params => Cell::from(super::highlight::spans(
+                    &text(&r.params),
+                    app.search.as_ref(),
+                    t.dim(),
+                    t.highlight(),
+                )),
             }
         });
         let row = Row::new(cells);

@@ -74,6 +74,12 @@ impl Theme {
             .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
     }
 
+    /// What a search matched: bold, underlined (and yellow with colour).
+    pub fn highlight(self) -> Style {
+        self.fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+    }
+
     pub fn key(self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }

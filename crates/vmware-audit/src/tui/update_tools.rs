@@ -1,0 +1,180 @@
+//! The investigation tools' part of `App::update`: marks, the clipboard, and
+//! the prompts that end in Enter (search, jump, range, export). Split from
+//! `update.rs` by responsibility; still the one place state changes.
+
+use super::action::Effect;
+use super::data::Request;
+use super::keymap::Context;
+use super::search::{Search, SearchSpec};
+use super::state::{App, Overlay};
+
+/// The most JSON `y` hands to the terminal: OSC 52 payloads past this are cut
+/// or refused by common terminals (tmux, xterm); beyond it, export.
+pub const CLIPBOARD_MAX: usize = 74 * 1024;
+
+impl App {
+    /// `m`: mark or unmark the selected row.
+    pub(super) fn mark(&mut self) {
+        if let Some(r) = self.stream.selected_row().cloned() {
+            if self.marks.remove(&r.id).is_none() {
+                self.marks.insert(r.id, r);
+            }
+            self.notice = Some(format!(
+                "{} marked (] [ move between them, y copies them)",
+                self.marks.len()
+            ));
+        }
+    }
+
+    /// `]` / `[`: the next or previous marked row among the rows loaded.
+    pub(super) fn go_to_mark(&mut self, forward: bool) -> Vec<Effect> {
+        let s = &self.stream;
+        let found = if forward {
+            (s.selected + 1..s.rows.len()).find(|&i| self.marks.contains_key(&s.rows[i].id))
+        } else {
+            (0..s.selected)
+                .rev()
+                .find(|&i| self.marks.contains_key(&s.rows[i].id))
+        };
+        match found {
+            Some(i) => {
+                let delta = i as isize - self.stream.selected as isize;
+                return self.scroll(Context::Stream, delta);
+            }
+            None => {
+                self.notice = Some(format!(
+                    "no marked row {} in the rows loaded",
+                    if forward { "below" } else { "above" }
+                ));
+            }
+        }
+        Vec::new()
+    }
+
+    /// `y`: the marked rows, or the selected one, to the clipboard as JSON.
+    pub(super) fn copy(&mut self) -> Vec<Effect> {
+        let rows: Vec<vmware_policy::audit::AuditRow> = if self.marks.is_empty() {
+            self.stream.selected_row().cloned().into_iter().collect()
+        } else {
+            self.marks.values().cloned().collect()
+        };
+        if !rows.is_empty() {
+            let mut out = Vec::new();
+            let _ = crate::cli::output::json_array(&mut out, &rows);
+            let text = String::from_utf8_lossy(&out).into_owned();
+            if text.len() > CLIPBOARD_MAX {
+                self.notice = Some(format!(
+                    "{} rows are {} KB of JSON, too much for a terminal's clipboard: export them (x)",
+                    rows.len(),
+                    text.len() / 1024
+                ));
+            } else {
+                self.notice = Some(format!(
+                    "copied {} row{} as JSON (OSC 52)",
+                    rows.len(),
+                    if rows.len() == 1 { "" } else { "s" }
+                ));
+                return vec![Effect::Clipboard(text)];
+            }
+        }
+        Vec::new()
+    }
+
+    /// Enter in a prompt.
+    pub(super) fn confirm_prompt(&mut self, ctx: Context) -> Vec<Effect> {
+        match ctx {
+            Context::Jump => {
+                let Overlay::Jump(text) = std::mem::take(&mut self.overlay) else {
+                    return Vec::new();
+                };
+                match crate::cli::common::parse_when(text.trim(), "the jump") {
+                    Ok(ts) => {
+                        self.notice = Some(format!("jumping to {ts}…"));
+                        vec![Effect::Request(Request::Locate {
+                            generation: self.generation,
+                            ts,
+                        })]
+                    }
+                    Err(why) => {
+                        self.notice = Some(why);
+                        self.overlay = Overlay::Jump(text);
+                        Vec::new()
+                    }
+                }
+            }
+            Context::RangeInput => {
+                let Overlay::Range(text) = std::mem::take(&mut self.overlay) else {
+                    return Vec::new();
+                };
+                let parts: Vec<&str> = text.split_whitespace().collect();
+                let parsed = match parts.as_slice() {
+                [] => Ok((None, None)),
+                [since] => crate::cli::common::parse_when(since, "since").map(|s| (Some(s), None)),
+                [since, until] => crate::cli::common::parse_when(since, "since").and_then(|s| {
+                    crate::cli::common::parse_when(until, "until").map(|u| (Some(s), Some(u)))
+                }),
+                _ => Err("type SINCE, or SINCE UNTIL (e.g. 2h, or 2026-11-22T09:00 2026-11-22T10:00)".into()),
+            };
+                match parsed {
+                    Ok((since, until)) => {
+                        self.filters.range = if since.is_none() && until.is_none() {
+                            super::state::filters::Range::All
+                        } else {
+                            super::state::filters::Range::Custom
+                        };
+                        self.filters.since = since;
+                        self.filters.until = until;
+                        self.refilter_effects()
+                    }
+                    Err(why) => {
+                        self.notice = Some(why);
+                        self.overlay = Overlay::Range(text);
+                        Vec::new()
+                    }
+                }
+            }
+            Context::Export => {
+                let Overlay::Export(name) = std::mem::take(&mut self.overlay) else {
+                    return Vec::new();
+                };
+                let path = std::path::PathBuf::from(name.trim());
+                if let Err(why) = super::export::format_of(&path) {
+                    self.notice = Some(why);
+                    self.overlay = Overlay::Export(name);
+                    return Vec::new();
+                }
+                self.notice = Some(format!("exporting the view to {}…", path.display()));
+                vec![Effect::Request(Request::Export {
+                    path,
+                    filter: self.filters.to_filter(),
+                    search: self.filters.search.clone(),
+                })]
+            }
+            Context::Search => {
+                let Overlay::Search(spec) = std::mem::take(&mut self.overlay) else {
+                    return Vec::new();
+                };
+                let spec = SearchSpec::new(spec.query.trim(), spec.mode);
+                if spec.query.is_empty() {
+                    self.search = None;
+                    self.filters.search = None;
+                    return self.refilter_effects();
+                }
+                match Search::compile(&spec) {
+                    Ok(s) => {
+                        self.search = Some(s);
+                        self.filters.search = Some(spec);
+                        self.refilter_effects()
+                    }
+                    Err(why) => {
+                        // A regex that does not compile: said, the prompt kept.
+                        self.notice = Some(why);
+                        self.overlay = Overlay::Search(spec);
+                        Vec::new()
+                    }
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+}
