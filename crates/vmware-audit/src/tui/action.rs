@@ -85,6 +85,11 @@ pub enum Action {
     CycleRange,
     /// `Ctrl-r` in the search prompt: fuzzy, substring, regex.
     SearchMode,
+    /// `Ctrl-f` in the search prompt: filter rows, or find among them.
+    SearchFind,
+    /// `n` / `N`: the next / previous row the find matches.
+    NextMatch,
+    PrevMatch,
     /// `/`: type a fuzzy search over tool, params and result.
     Search,
     /// A character typed into the open input (picker query or search).

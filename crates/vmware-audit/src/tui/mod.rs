@@ -25,7 +25,7 @@ mod editor_tests;
 #[cfg(test)]
 mod filters_tests;
 #[cfg(test)]
-mod marks_tests;
+mod tools_tests;
 #[cfg(test)]
 mod tests;
 

@@ -44,13 +44,18 @@ impl Mode {
 pub struct SearchSpec {
     pub query: String,
     pub mode: Mode,
+    /// Find (highlight, `n`/`N` move between matches, every row kept)
+    /// instead of filtering the rows that do not match away. `Ctrl-f`.
+    pub find: bool,
 }
 
 impl SearchSpec {
+    #[cfg(test)]
     pub fn new(query: &str, mode: Mode) -> SearchSpec {
         SearchSpec {
             query: query.to_string(),
             mode,
+            find: false,
         }
     }
 

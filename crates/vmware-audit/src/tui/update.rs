@@ -164,6 +164,13 @@ impl App {
                     s.mode = s.mode.next();
                 }
             }
+            Action::SearchFind => {
+                if let Overlay::Search(s) = &mut self.overlay {
+                    s.find = !s.find;
+                }
+            }
+            Action::NextMatch => fx.extend(self.go_to_match(true)),
+            Action::PrevMatch => fx.extend(self.go_to_match(false)),
             Action::Resize(w, h) => {
                 self.size = (w, h);
                 self.stream.height = layout::stream_rows(w, h);

@@ -51,6 +51,34 @@ impl App {
         Vec::new()
     }
 
+    /// `n` / `N`: the next or previous row the find matches, among the rows
+    /// loaded (every row stays in the stream).
+    pub(super) fn go_to_match(&mut self, forward: bool) -> Vec<Effect> {
+        let Some(find) = &self.find else {
+            self.notice = Some("no find: / then Ctrl-f to find without filtering".into());
+            return Vec::new();
+        };
+        let s = &self.stream;
+        let found = if forward {
+            (s.selected + 1..s.rows.len()).find(|&i| find.matches(&s.rows[i]))
+        } else {
+            (0..s.selected).rev().find(|&i| find.matches(&s.rows[i]))
+        };
+        match found {
+            Some(i) => {
+                let delta = i as isize - self.stream.selected as isize;
+                self.scroll(Context::Stream, delta)
+            }
+            None => {
+                self.notice = Some(format!(
+                    "no match {} in the rows loaded",
+                    if forward { "below" } else { "above" }
+                ));
+                Vec::new()
+            }
+        }
+    }
+
     /// `y`: the marked rows, or the selected one, to the clipboard as JSON.
     pub(super) fn copy(&mut self) -> Vec<Effect> {
         let rows: Vec<vmware_policy::audit::AuditRow> = if self.marks.is_empty() {
@@ -154,14 +182,30 @@ impl App {
                 let Overlay::Search(spec) = std::mem::take(&mut self.overlay) else {
                     return Vec::new();
                 };
-                let spec = SearchSpec::new(spec.query.trim(), spec.mode);
+                let spec = SearchSpec {
+                    query: spec.query.trim().to_string(),
+                    ..spec
+                };
                 if spec.query.is_empty() {
                     self.search = None;
+                    self.find = None;
                     self.filters.search = None;
                     return self.refilter_effects();
                 }
                 match Search::compile(&spec) {
+                    // Find: every row stays; the next match is selected.
+                    Ok(s) if spec.find => {
+                        let refilter = self.filters.search.take().is_some();
+                        self.search = None;
+                        self.find = Some(s);
+                        if refilter {
+                            return self.refilter_effects();
+                        }
+                        // The newest rows are at the bottom: the nearest match above.
+                        self.go_to_match(false)
+                    }
                     Ok(s) => {
+                        self.find = None;
                         self.search = Some(s);
                         self.filters.search = Some(spec);
                         self.refilter_effects()

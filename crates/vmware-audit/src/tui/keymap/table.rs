@@ -194,6 +194,20 @@ pub fn bindings() -> Vec<Binding> {
         ),
         b(
             Stream,
+            ch('n'),
+            A::NextMatch,
+            "next row the find matches",
+            "",
+        ),
+        b(
+            Stream,
+            key(KeyCode::Char('N'), SHIFT),
+            A::PrevMatch,
+            "previous row the find matches",
+            "",
+        ),
+        b(
+            Stream,
             key(KeyCode::Char('J'), SHIFT),
             A::JumpPrompt,
             "jump to a time (the last row at or before it)",
@@ -280,6 +294,13 @@ pub fn bindings() -> Vec<Binding> {
             A::SearchMode,
             "mode: fuzzy, substring, regex",
             "mode",
+        ),
+        b(
+            Search,
+            key(KeyCode::Char('f'), CTRL),
+            A::SearchFind,
+            "filter the rows, or find among them (n N)",
+            "find",
         ),
         b(
             Export,

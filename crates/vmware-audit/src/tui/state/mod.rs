@@ -147,6 +147,9 @@ pub struct App {
     pub filters: Filters,
     /// The compiled search of `filters.search`, for live rows.
     pub search: Option<Search>,
+    /// A search that finds without filtering (`Ctrl-f` in the prompt):
+    /// highlighted, and `n`/`N` move between the rows it matches.
+    pub find: Option<Search>,
     /// Bumped whenever the filters change; answers for older ones are dropped.
     pub generation: u64,
     pub stream: Stream,
@@ -186,6 +189,7 @@ impl App {
             overlay: Overlay::None,
             filters: Filters::default(),
             search: None,
+            find: None,
             generation: 1,
             stream: Stream::new(),
             stats: None,

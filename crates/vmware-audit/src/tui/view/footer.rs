@@ -15,11 +15,18 @@ pub fn draw_filters(f: &mut Frame, area: Rect, app: &App, t: Theme) {
     let mut spans = vec![Span::styled(" filters ", t.dim())];
     if let Overlay::Search(spec) = &app.overlay {
         spans = vec![
-            Span::styled(format!(" search ({}) › ", spec.mode.label()), t.key()),
+            Span::styled(
+                format!(
+                    " {} ({}) › ",
+                    if spec.find { "find" } else { "search" },
+                    spec.mode.label()
+                ),
+                t.key(),
+            ),
             Span::raw(term_safe(&spec.query).into_owned()),
             Span::styled("█", t.accent()),
             Span::styled(
-                "  (in tool, params and result; Ctrl-r: fuzzy, substring, regex; Enter applies)",
+                "  (tool, params, result; Ctrl-r fuzzy/substring/regex; Ctrl-f filter/find)",
                 t.dim(),
             ),
         ];
@@ -60,6 +67,15 @@ pub fn draw_filters(f: &mut Frame, area: Rect, app: &App, t: Theme) {
             spans.push(Span::raw("  "));
         }
         spans.push(Span::styled("(c clears)", t.dim()));
+    }
+    if let Some(find) = &app.find {
+        // A find keeps every row: said beside the filters, not among them.
+        spans.push(Span::styled("  find=", t.dim()));
+        spans.push(Span::styled(
+            term_safe(&find.spec().query).into_owned(),
+            t.highlight(),
+        ));
+        spans.push(Span::styled(" (n N)", t.dim()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -48,7 +48,13 @@ pub fn draw(f: &mut Frame, app: &App) {
     header::draw(f, a.header, app, theme);
     footer::draw_filters(f, a.filters, app, theme);
     match &app.overlay {
-        Overlay::Detail(d) => detail::draw(f, a.body, d, app.search.as_ref(), theme),
+        Overlay::Detail(d) => detail::draw(
+            f,
+            a.body,
+            d,
+            app.search.as_ref().or(app.find.as_ref()),
+            theme,
+        ),
         _ => match app.pane {
             Pane::Stream => stream::draw(f, a.body, app, theme),
             Pane::Stats => stats::draw(f, a.body, app, theme),

@@ -84,7 +84,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
                 Col::Skill => Cell::from(Span::styled(text(&r.skill), t.accent())),
                 Col::Tool => Cell::from(super::highlight::spans(
                     &text(&r.tool),
-                    app.search.as_ref(),
+                    app.search.as_ref().or(app.find.as_ref()),
                     ratatui::style::Style::default(),
                     t.highlight(),
                 )),
@@ -98,7 +98,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
                 }
                 Col::Params => Cell::from(super::highlight::spans(
                     &text(&r.params),
-                    app.search.as_ref(),
+                    app.search.as_ref().or(app.find.as_ref()),
                     t.dim(),
                     t.highlight(),
                 )),

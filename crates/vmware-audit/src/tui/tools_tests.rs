@@ -1,5 +1,6 @@
-//! Marks and the clipboard, driven by actions with no terminal: `m` marks,
-//! `]`/`[` move between marks, `y` hands JSON to the terminal (OSC 52).
+//! The investigation tools driven by actions with no terminal: marks (`m`,
+//! `]`, `[`), the clipboard (`y`), export (`x`), jump (`J`), range (`T`), and
+//! search modes, find and highlights.
 
 use super::action::{Action, Effect};
 use super::view::tests::{app_with, row, sample_rows};
@@ -275,4 +276,40 @@ fn the_search_prompt_cycles_modes_refuses_a_broken_regex_and_highlights_matches(
             .modifier
             .contains(ratatui::style::Modifier::UNDERLINED)
     );
+}
+
+#[test]
+fn a_find_keeps_every_row_and_n_moves_between_its_matches() {
+    use super::search::Mode;
+    use super::state::Overlay;
+    let mut app = app_with(sample_rows(), 120, 40);
+    let before = app.stream.rows.len();
+    app.update(Action::Search);
+    for c in "delete_pool".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::SearchFind);
+    assert!(matches!(&app.overlay, Overlay::Search(s) if s.find && s.mode == Mode::Fuzzy));
+    // From the newest row (30, `list_vms`), backwards: the nearest delete_pool.
+    let fx = app.update(Action::Confirm);
+    assert!(
+        fx.iter()
+            .all(|e| !matches!(e, Effect::Request(super::data::Request::Page { .. }))),
+        "nothing is read again: {fx:?}"
+    );
+    assert_eq!(app.stream.rows.len(), before, "every row stays");
+    assert!(app.filters.search.is_none());
+    let first = app.stream.selected_row().unwrap().clone();
+    assert_eq!(first.tool, "delete_pool", "the nearest match above is selected");
+    app.update(Action::PrevMatch);
+    let second = app.stream.selected_row().unwrap().clone();
+    assert_eq!(second.tool, "delete_pool");
+    assert!(second.id < first.id);
+    app.update(Action::NextMatch);
+    assert_eq!(app.stream.selected_row().unwrap().id, first.id);
+    // The filter bar says a find is on, and how to move.
+    let text = super::view::tests::render(&app, 120, 40)
+        .backend()
+        .to_string();
+    assert!(text.contains("find=delete_pool (n N)"), "{text}");
 }
