@@ -2,6 +2,7 @@
 //! and the rules, shared with the terminal UI through the library.
 
 mod cli;
+mod config;
 mod seal;
 mod signed_rules;
 mod tui;
@@ -25,7 +26,7 @@ fn main() {
     // create files under a literal `~nobody`.
     let needs_home = !matches!(
         cli.command,
-        Command::Completions { .. } | Command::Man | Command::Demo
+        Command::Completions { .. } | Command::Man | Command::Demo | Command::Config
     ) && !matches!(&cli.command, Command::Tui(a) if a.demo)
         && (cli.db.is_none() || cli.rules.is_none());
     if needs_home && let Err(why) = vmware_policy::home::try_ops_home() {
@@ -41,6 +42,7 @@ fn main() {
         Command::Rules(c) => cli::rules::run(&ctx, c),
         Command::Optimize => cli::misc::optimize(&ctx),
         Command::Generate(a) => cli::misc::generate(&ctx, a),
+        Command::Config => cli::config::run(),
         Command::Seal(a) => cli::seal::seal(&ctx, a),
         Command::Verify(a) => cli::seal::verify(&ctx, a),
         Command::Completions { shell } => cli::misc::completions(*shell),

@@ -163,3 +163,70 @@ fn x_exports_the_filtered_view_to_a_file() {
     tmux.keys(&["q"]);
     tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
 }
+
+#[test]
+fn config_toml_remaps_quit_and_offers_saved_filters() {
+    let home = generated();
+    let cfg = home.path().join("cfg");
+    std::fs::create_dir_all(cfg.join("vmware-audit")).unwrap();
+    std::fs::write(
+        cfg.join("vmware-audit/config.toml"),
+        "[keys]\nquit = \"Q\"\n\n[filters.prod-denials]\nstatus = [\"denied\"]\nnot_agent = [\"codex\"]\n",
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_vmware-audit");
+    let tmux = Tmux::start(
+        home.path(),
+        &format!("XDG_CONFIG_HOME={} {bin} tui", cfg.display()),
+    );
+    tmux.wait("the stream", 15, |s| table_lines(s).len() > 5);
+    // `q` no longer quits; the footer and help say `Q`.
+    tmux.keys(&["q"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let screen = tmux.screen();
+    assert!(!screen.contains("EXITED"), "{screen}");
+    assert!(screen.contains("Q quit"), "{screen}");
+    // A saved filter: F, Enter on its name.
+    tmux.keys(&["F"]);
+    tmux.wait("the saved filters", 10, |s| s.contains("prod-denials"));
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the saved filter applied", 10, |s| {
+        s.contains("status=denied") && s.contains("agent=!codex")
+    });
+    for line in table_lines(&screen) {
+        assert!(line.contains("denied") && !line.contains("codex"), "{line}");
+    }
+    tmux.keys(&["Q"]);
+    tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
+}
+
+#[test]
+fn a_broken_config_is_said_with_its_place_and_the_tui_runs_on_defaults() {
+    let home = generated();
+    let cfg = home.path().join("cfg");
+    std::fs::create_dir_all(cfg.join("vmware-audit")).unwrap();
+    std::fs::write(
+        cfg.join("vmware-audit/config.toml"),
+        "[keys]\nquit = \"Q\"\n[theme\n",
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_vmware-audit");
+    let out = std::process::Command::new(bin)
+        .arg("config")
+        .env("XDG_CONFIG_HOME", &cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("config.toml:3:"), "{text}");
+    assert!(text.contains("quit = \"q\"  # default"), "{text}");
+    let tmux = Tmux::start(
+        home.path(),
+        &format!("XDG_CONFIG_HOME={} {bin} tui", cfg.display()),
+    );
+    tmux.wait("the notice", 15, |s| {
+        s.contains("config.toml:3:") && s.contains("defaults")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
+}

@@ -29,7 +29,9 @@ $OPS_HOME/audit.*.db          rotated archives (ours: audit.<stamp>.rs[-N].db)
 $OPS_HOME/rules.yaml          the shared rules, 0600
 $OPS_HOME/rules.yaml.*.bak    the last 5 versions replaced by a save
 $OPS_HOME/seal.key, seal.pub  the sealing key (0600) and its verifier key
-$OPS_HOME/seal/               sealed leaves and signed checkpoints, per database file";
+$OPS_HOME/seal/               sealed leaves and signed checkpoints, per database file
+$XDG_CONFIG_HOME/vmware-audit/config.toml  the TUI's keys, theme and saved filters
+                              (default ~/.config/...; `vmware-audit config` shows it)";
 
 #[derive(Parser)]
 #[command(
@@ -87,6 +89,9 @@ pub enum Command {
     Optimize,
     /// Write a realistic, deterministic database (for trying things out and benchmarks)
     Generate(GenerateArgs),
+    /// Print the TUI's effective configuration (config.toml: keys, theme, saved
+    /// filters), where it is read from, and what is wrong in it (exit 1)
+    Config,
     /// Seal the audit log: extend each file's Merkle tree with the rows added
     /// since the last seal and sign a checkpoint of it (C2SP signed note)
     Seal(SealArgs),

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod common;
+pub mod config;
 pub mod demo;
 pub mod export;
 pub mod log;

@@ -68,6 +68,8 @@ pub enum Action {
     Toggle,
     DeniedOnly,
     ClearFilters,
+    /// `F`: choose one of config.toml's saved filters.
+    SavedFilters,
     /// `m`: mark or unmark the selected row.
     Mark,
     /// `]` / `[`: the next / previous marked row in the stream.

@@ -25,9 +25,9 @@ mod editor_tests;
 #[cfg(test)]
 mod filters_tests;
 #[cfg(test)]
-mod tools_tests;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tools_tests;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -88,6 +88,18 @@ pub fn run(opts: Options) -> i32 {
     );
     app.rules_path = opts.rules.clone();
     app.filters = state::Filters::from_filter(opts.filter.clone());
+    // config.toml: keys, colours, saved filters; what is wrong is said, and
+    // the defaults stand in for it.
+    let config = crate::config::load(&crate::config::path());
+    keymap::set_overrides(config.keys.clone());
+    app.palette = config.palette;
+    app.saved = config.filters.clone();
+    if config.color == Some(false) {
+        app.color = false;
+    }
+    if let Some(problem) = config.problems.first() {
+        app.notice = Some(problem.clone());
+    }
     let performer = effects::Performer {
         worker: &worker,
         engine: &engine,

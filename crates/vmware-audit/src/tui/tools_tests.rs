@@ -259,7 +259,11 @@ fn the_search_prompt_cycles_modes_refuses_a_broken_regex_and_highlights_matches(
     })));
     let t = super::view::tests::render(&app, 120, 40);
     let buf = t.backend().buffer();
-    let hl = super::view::theme::Theme { color: true }.highlight();
+    let hl = super::view::theme::Theme {
+        color: true,
+        palette: crate::config::Palette::default(),
+    }
+    .highlight();
     let (x, y) = (0..buf.area.height)
         .find_map(|y| {
             let line: String = (0..buf.area.width)
@@ -300,7 +304,10 @@ fn a_find_keeps_every_row_and_n_moves_between_its_matches() {
     assert_eq!(app.stream.rows.len(), before, "every row stays");
     assert!(app.filters.search.is_none());
     let first = app.stream.selected_row().unwrap().clone();
-    assert_eq!(first.tool, "delete_pool", "the nearest match above is selected");
+    assert_eq!(
+        first.tool, "delete_pool",
+        "the nearest match above is selected"
+    );
     app.update(Action::PrevMatch);
     let second = app.stream.selected_row().unwrap().clone();
     assert_eq!(second.tool, "delete_pool");

@@ -145,6 +145,18 @@ impl App {
                     .collect();
                 self.overlay = Overlay::Range(now.join(" "));
             }
+            Action::SavedFilters => {
+                if self.saved.is_empty() {
+                    self.notice = Some(format!(
+                        "no saved filters: add [filters.NAME] to {}",
+                        crate::config::path().display()
+                    ));
+                } else {
+                    let mut p = super::state::Picker::default();
+                    p.set_values(self.saved.keys().map(|k| (k.clone(), 0)).collect());
+                    self.overlay = Overlay::Picker(p);
+                }
+            }
             Action::ClearFilters => {
                 self.filters = Filters::default();
                 self.search = None;
@@ -219,7 +231,8 @@ impl App {
                     return Vec::new();
                 };
                 let Some(column) = p.column else {
-                    return Vec::new();
+                    // No column: the list of config.toml's saved filters.
+                    return self.apply_saved(p.result().first());
                 };
                 if p.inverse() {
                     self.filters.exclude(column, p.result());

@@ -108,6 +108,27 @@ impl App {
         Vec::new()
     }
 
+    /// A saved filter chosen (`F`): it replaces the filters in force.
+    pub(super) fn apply_saved(&mut self, name: Option<&String>) -> Vec<Effect> {
+        let Some(saved) = name.and_then(|n| self.saved.get(n)) else {
+            return Vec::new();
+        };
+        match saved.to_filter() {
+            Ok(f) => {
+                self.filters = super::state::Filters::from_filter(f);
+                self.notice = Some(format!("filters {}", name.map_or("", String::as_str)));
+                self.refilter_effects()
+            }
+            Err(why) => {
+                self.notice = Some(format!(
+                    "saved filter {}: {why}",
+                    name.map_or("", String::as_str)
+                ));
+                Vec::new()
+            }
+        }
+    }
+
     /// Enter in a prompt.
     pub(super) fn confirm_prompt(&mut self, ctx: Context) -> Vec<Effect> {
         match ctx {

@@ -7,7 +7,24 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 
 mod table;
 
-pub use table::bindings;
+pub use table::defaults;
+
+/// The operator's `[keys]` (from config.toml), set once at start-up.
+static OVERRIDES: std::sync::OnceLock<std::collections::BTreeMap<String, String>> =
+    std::sync::OnceLock::new();
+
+/// Apply `[keys]` to every later [`bindings`] (once; later calls are ignored).
+pub fn set_overrides(keys: std::collections::BTreeMap<String, String>) {
+    let _ = OVERRIDES.set(keys);
+}
+
+/// The keymap in force: the defaults with the operator's remaps.
+pub fn bindings() -> Vec<Binding> {
+    match OVERRIDES.get() {
+        Some(keys) if !keys.is_empty() => crate::config::keys::apply(defaults(), keys),
+        _ => defaults(),
+    }
+}
 
 use super::action::Action;
 

@@ -6,8 +6,9 @@ use crossterm::event::KeyCode;
 use super::{Binding, CTRL, Context, NONE, SHIFT, Trigger, ch, key};
 use crate::tui::action::{Action, Column};
 
-/// Every binding of the app, in the order the help overlay lists them.
-pub fn bindings() -> Vec<Binding> {
+/// Every binding of the app, in the order the help overlay lists them,
+/// before the operator's `[keys]`.
+pub fn defaults() -> Vec<Binding> {
     use Action as A;
     use Context::*;
     let b = |context, trigger, action, help, hint| Binding {
@@ -97,6 +98,13 @@ pub fn bindings() -> Vec<Binding> {
             A::ClearFilters,
             "clear every filter",
             "clear",
+        ),
+        b(
+            Global,
+            key(KeyCode::Char('F'), SHIFT),
+            A::SavedFilters,
+            "a saved filter (config.toml [filters.NAME])",
+            "",
         ),
         b(
             Global,

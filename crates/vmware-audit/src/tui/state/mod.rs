@@ -177,6 +177,10 @@ pub struct App {
     pub rules_path: std::path::PathBuf,
     /// A one-line notice for the operator (shown in the footer).
     pub notice: Option<String>,
+    /// The colours of config.toml's `[theme]`.
+    pub palette: crate::config::Palette,
+    /// config.toml's saved filters, by name (`F`).
+    pub saved: std::collections::BTreeMap<String, crate::config::SavedFilter>,
     /// Rows marked with `m`, by id (kept whatever the filters; `y` copies them).
     pub marks: std::collections::BTreeMap<i64, vmware_policy::audit::AuditRow>,
 }
@@ -210,6 +214,8 @@ impl App {
             rules_path: std::path::PathBuf::from("rules.yaml"),
             notice: None,
             marks: std::collections::BTreeMap::new(),
+            palette: crate::config::Palette::default(),
+            saved: std::collections::BTreeMap::new(),
         }
     }
 

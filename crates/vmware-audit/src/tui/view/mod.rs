@@ -23,7 +23,10 @@ use theme::Theme;
 
 pub fn draw(f: &mut Frame, app: &App) {
     let area = f.area();
-    let theme = Theme { color: app.color };
+    let theme = Theme {
+        color: app.color,
+        palette: app.palette,
+    };
     if layout::too_small(area.width, area.height) {
         let unsaved = app.editor.as_ref().is_some_and(|e| e.dirty());
         let msg = format!(

@@ -14,7 +14,7 @@ use crate::tui::state::Picker;
 
 pub fn draw(f: &mut Frame, body: Rect, p: &Picker, t: Theme) {
     let area = centered(body, 60, body.height.saturating_sub(2).max(8));
-    let name = p.column.map_or("", |c| c.label());
+    let name = p.column.map_or("saved filter", |c| c.label());
     let title = if p.inverse() {
         format!(" Exclude by {name} (the values chosen are hidden) ")
     } else {

@@ -7,6 +7,8 @@ use vmware_policy::audit::status::{Kind, kind};
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
     pub color: bool,
+    /// The colours of the roles, from config.toml's `[theme]`.
+    pub palette: crate::config::Palette,
 }
 
 impl Theme {
@@ -44,7 +46,7 @@ impl Theme {
     }
 
     pub fn accent(self) -> Style {
-        self.fg(Color::Cyan)
+        self.fg(self.palette.accent)
     }
 
     pub fn title(self) -> Style {
@@ -52,15 +54,15 @@ impl Theme {
     }
 
     pub fn good(self) -> Style {
-        self.fg(Color::Green).add_modifier(Modifier::BOLD)
+        self.fg(self.palette.good).add_modifier(Modifier::BOLD)
     }
 
     pub fn warn(self) -> Style {
-        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        self.fg(self.palette.warn).add_modifier(Modifier::BOLD)
     }
 
     pub fn bad(self) -> Style {
-        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+        self.fg(self.palette.bad).add_modifier(Modifier::BOLD)
     }
 
     /// The selected row: reversed, so it shows without colour too.
@@ -76,7 +78,7 @@ impl Theme {
 
     /// What a search matched: bold, underlined (and yellow with colour).
     pub fn highlight(self) -> Style {
-        self.fg(Color::Yellow)
+        self.fg(self.palette.highlight)
             .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
     }
 
