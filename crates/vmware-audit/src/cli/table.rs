@@ -22,7 +22,9 @@ pub struct Table {
     pub rows: Vec<Vec<(String, Paint)>>,
 }
 
-fn truncate(s: &str, width: usize) -> String {
+/// `s` in at most `width` cells: cut with `…` when it is longer (the CLI's
+/// tables and the TUI's stream alike).
+pub fn truncate(s: &str, width: usize) -> String {
     if s.width() <= width {
         return s.to_string();
     }

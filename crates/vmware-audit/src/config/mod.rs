@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use vmware_policy::policy::line_col_of_byte;
 
 pub use theme::Palette;
 
@@ -98,14 +99,6 @@ pub struct Config {
     pub problems: Vec<String>,
 }
 
-/// Line and column (1-based) of byte `at` in `text`.
-fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let before = &text[..at.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
 /// Read the file at `path`: a missing file is the defaults, quietly.
 pub fn load(path: &Path) -> Config {
     let mut cfg = Config::default();
@@ -125,7 +118,9 @@ pub fn load(path: &Path) -> Config {
     let file: File = match toml::from_str(&text) {
         Ok(f) => f,
         Err(e) => {
-            let (line, col) = e.span().map_or((1, 1), |s| line_col(&text, s.start));
+            let (line, col) = e
+                .span()
+                .map_or((1, 1), |s| line_col_of_byte(text.as_bytes(), s.start));
             cfg.problems.push(format!(
                 "{}:{line}:{col}: {}; the defaults are in use",
                 path.display(),
@@ -135,7 +130,9 @@ pub fn load(path: &Path) -> Config {
         }
     };
     let at = |needle: &str| -> String {
-        let (line, col) = text.find(needle).map_or((1, 1), |i| line_col(&text, i));
+        let (line, col) = text
+            .find(needle)
+            .map_or((1, 1), |i| line_col_of_byte(text.as_bytes(), i));
         format!("{}:{line}:{col}", path.display())
     };
     for (action, key) in file.keys {

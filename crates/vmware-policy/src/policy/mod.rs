@@ -14,6 +14,6 @@ pub mod yaml;
 
 pub use decide::{CallContext, Decision, Explanation, Step, StepOutcome, policy_disabled};
 pub use engine::{BASELINE, PolicyEngine, load_rules, set_load_notices};
-pub use rules::{Body, RISK_LEVELS, RuleSet, RuleView, Source, Window};
+pub use rules::{Body, RISK_LEVELS, RuleSet, RuleView, Source, Window, line_col_of_byte};
 pub use validate::{Diagnostic, Severity, has_errors, validate, validate_bytes};
 pub(crate) use window::py_int;

@@ -261,7 +261,7 @@ fn unreadable_reason(path: &Path, detail: &str) -> String {
 }
 
 /// The 1-based line and column (in characters) of byte `at`.
-pub(crate) fn line_col_of_byte(bytes: &[u8], at: usize) -> (usize, usize) {
+pub fn line_col_of_byte(bytes: &[u8], at: usize) -> (usize, usize) {
     let before = &bytes[..at.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = before

@@ -6,8 +6,6 @@
 //! with the tool capped so the params get the rest. Text longer than its
 //! column ends in `…` ([`fit`]).
 
-use unicode_width::UnicodeWidthChar;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Col {
     Time,
@@ -123,27 +121,10 @@ pub fn layout(width: u16) -> Vec<(Col, u16)> {
         .collect()
 }
 
-/// `s` in at most `width` cells: cut with `…` when it is longer.
+/// `s` in at most `width` cells: cut with `…` when it is longer (the CLI
+/// tables' own truncation).
 pub fn fit(s: &str, width: u16) -> String {
-    let width = width as usize;
-    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
-    if total <= width {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    if width > 0 {
-        out.push('…');
-    }
-    out
+    crate::cli::table::truncate(s, width as usize)
 }
 
 #[cfg(test)]
