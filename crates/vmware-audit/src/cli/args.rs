@@ -125,8 +125,10 @@ pub struct TuiArgs {
     pub filter: FilterArgs,
 }
 
-/// Which rows; a flag given twice means either value.
-#[derive(Args, Clone, Default)]
+/// Which rows; a flag given twice means either value. Also what a saved
+/// filter in config.toml holds, under the same names (`not_agent`).
+#[derive(Args, Clone, Default, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct FilterArgs {
     /// Only this skill (repeatable)
     #[arg(long, value_name = "NAME")]
@@ -181,6 +183,7 @@ pub struct FilterArgs {
     pub not_risk: Vec<String>,
     /// Read the rotated archives too, with the live database, as one history
     #[arg(long)]
+    #[serde(skip)]
     pub archives: bool,
 }
 

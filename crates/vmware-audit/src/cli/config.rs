@@ -52,6 +52,9 @@ pub fn run() -> i32 {
     for (name, f) in &cfg.filters {
         println!("\n[filters.{}]", term_safe(name));
         for (key, values) in [
+            ("surface", &f.surface),
+            ("workflow_id", &f.workflow_id),
+            ("correlation_id", &f.correlation_id),
             ("skill", &f.skill),
             ("tool", &f.tool),
             ("status", &f.status),

@@ -43,37 +43,10 @@ pub fn path() -> PathBuf {
     base.join("vmware-audit").join("config.toml")
 }
 
-/// A saved filter: the flags `log` takes, by name (`not_agent`, `since`).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct SavedFilter {
-    #[serde(default)]
-    pub skill: Vec<String>,
-    #[serde(default)]
-    pub tool: Vec<String>,
-    #[serde(default)]
-    pub status: Vec<String>,
-    #[serde(default)]
-    pub agent: Vec<String>,
-    #[serde(default)]
-    pub user: Vec<String>,
-    #[serde(default)]
-    pub risk: Vec<String>,
-    #[serde(default)]
-    pub not_skill: Vec<String>,
-    #[serde(default)]
-    pub not_tool: Vec<String>,
-    #[serde(default)]
-    pub not_status: Vec<String>,
-    #[serde(default)]
-    pub not_agent: Vec<String>,
-    #[serde(default)]
-    pub not_user: Vec<String>,
-    #[serde(default)]
-    pub not_risk: Vec<String>,
-    pub since: Option<String>,
-    pub until: Option<String>,
-}
+/// A saved filter: the flags `log` takes, by the same names (`not_agent`,
+/// `since`), read into the CLI's own `FilterArgs` and turned into a filter by
+/// its `to_filter`, so a saved filter means what the flags mean.
+pub type SavedFilter = crate::cli::args::FilterArgs;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,34 +136,6 @@ pub fn load(path: &Path) -> Config {
     cfg
 }
 
-impl SavedFilter {
-    /// The library filter, `since`/`until` read as `log` reads them.
-    pub fn to_filter(&self) -> Result<vmware_policy::audit::Filter, String> {
-        let when = |v: &Option<String>, flag| {
-            v.as_deref()
-                .map(|s| crate::cli::common::parse_when(s, flag))
-                .transpose()
-        };
-        Ok(vmware_policy::audit::Filter {
-            skills: self.skill.clone(),
-            tools: self.tool.clone(),
-            statuses: self.status.clone(),
-            agents: self.agent.clone(),
-            users: self.user.clone(),
-            risks: self.risk.clone(),
-            not_skills: self.not_skill.clone(),
-            not_tools: self.not_tool.clone(),
-            not_statuses: self.not_status.clone(),
-            not_agents: self.not_agent.clone(),
-            not_users: self.not_user.clone(),
-            not_risks: self.not_risk.clone(),
-            since: when(&self.since, "since")?,
-            until: when(&self.until, "until")?,
-            ..vmware_policy::audit::Filter::default()
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +180,11 @@ mod tests {
         let c = load_text("[keys]\nquit = \"s\"\n");
         assert!(c.problems[0].contains("already"), "{:?}", c.problems);
         assert!(c.keys.is_empty());
+
+        // A saved filter takes log's flag names, and only those the TUI can use.
+        let c = load_text("[filters.all]\narchives = true\n");
+        assert!(c.problems[0].contains(":2:1:"), "{:?}", c.problems);
+        assert!(c.filters.is_empty());
 
         let c = load_text("[unknown]\nx = 1\n");
         assert!(c.problems[0].contains("config.toml:1:"), "{:?}", c.problems);
