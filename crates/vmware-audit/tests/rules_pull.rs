@@ -9,30 +9,12 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Home;
 
-fn audit(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
-        .args(args)
-        .env("OPS_HOME", home)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run vmware-audit")
-}
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    let out = audit(home, args);
-    assert!(
-        out.status.success(),
-        "vmware-audit {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::{audit, audit_ok as ok};
 
 struct Server {
     child: Child,

@@ -7,31 +7,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::Home;
+use common::{Home, audit, audit_ok as ok};
 use rusqlite::Connection;
-
-fn audit(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
-        .args(args)
-        .env("OPS_HOME", home)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run vmware-audit")
-}
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    let out = audit(home, args);
-    assert!(
-        out.status.success(),
-        "vmware-audit {args:?} failed ({:?}):\n{}\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// `verify`'s exit code and its TAMPERED lines.
 fn verify(home: &Path, args: &[&str]) -> (i32, Vec<String>) {
@@ -68,6 +47,22 @@ fn sealed_home(n: usize) -> Home {
         "{sealed}"
     );
     home
+}
+
+/// 400 rows from the example skill, rotating at 150 KB (about once).
+fn rows_rotating(home: &Home) {
+    let out = common::skill(
+        home.path(),
+        &[
+            "list_dfw_policies",
+            "--repeat",
+            "400",
+            "--seq",
+            "--rotate-bytes",
+            "150000",
+        ],
+    );
+    assert!(out.status.success());
 }
 
 #[test]
@@ -269,18 +264,7 @@ fn rotations_keep_every_sealed_row_verifiable_and_a_replaced_database_is_an_alar
     ok(home.path(), &["seal", "--init-key"]);
     // Rows, a seal, then a rotation of ours (copy) and more rows, sealed again.
     for _ in 0..3 {
-        let out = common::skill(
-            home.path(),
-            &[
-                "list_dfw_policies",
-                "--repeat",
-                "400",
-                "--seq",
-                "--rotate-bytes",
-                "150000",
-            ],
-        );
-        assert!(out.status.success());
+        rows_rotating(&home);
         ok(home.path(), &["seal"]);
     }
     let archives = vmware_policy::audit::rotate::archives(&home.db());
@@ -360,18 +344,7 @@ fn sealing_without_a_key_says_how_to_make_one_and_the_key_is_private() {
 #[test]
 fn a_sealed_file_rotated_away_and_deleted_unseen_is_an_alarm() {
     let home = sealed_home(100);
-    let out = common::skill(
-        home.path(),
-        &[
-            "list_dfw_policies",
-            "--repeat",
-            "400",
-            "--seq",
-            "--rotate-bytes",
-            "150000",
-        ],
-    );
-    assert!(out.status.success());
+    rows_rotating(&home);
     let archives = vmware_policy::audit::rotate::archives(&home.db());
     assert!(!archives.is_empty(), "the skill rotated");
     // Deleted before any seal or verify saw the archives (by an attacker, or

@@ -5,17 +5,7 @@
 mod common;
 
 use common::Home;
-use common::tmux::Tmux;
-
-fn table_lines(screen: &str) -> Vec<&str> {
-    screen
-        .lines()
-        .skip_while(|l| !l.starts_with("Time (UTC)"))
-        .skip(1)
-        .take_while(|l| !l.starts_with('─'))
-        .filter(|l| !l.trim().is_empty())
-        .collect()
-}
+use common::tmux::{Tmux, table_lines};
 
 fn generated() -> Home {
     let home = Home::new();

@@ -10,19 +10,8 @@ use std::path::Path;
 
 use std::time::Duration;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, table_lines};
 use common::{Home, python_cmd, skill};
-
-/// The data lines of the stream table (between its column header and the bottom border).
-fn table_lines(screen: &str) -> Vec<&str> {
-    screen
-        .lines()
-        .skip_while(|l| !l.starts_with("Time (UTC)"))
-        .skip(1)
-        .take_while(|l| !l.starts_with('─'))
-        .filter(|l| !l.trim().is_empty())
-        .collect()
-}
 
 #[test]
 fn live_rows_from_rust_and_python_filter_detail_and_a_clean_exit() {

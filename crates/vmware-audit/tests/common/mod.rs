@@ -219,3 +219,26 @@ pub fn all_rows_of(db: &Path) -> Vec<vmware_policy::audit::AuditRow> {
         .after(0, 1 << 40)
         .unwrap()
 }
+
+/// Run the operator's binary (`vmware-audit ARGS`) on `home`, no colour.
+pub fn audit(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+        .args(args)
+        .env("OPS_HOME", home)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run vmware-audit")
+}
+
+/// [`audit`] that must succeed; its stdout.
+pub fn audit_ok(home: &Path, args: &[&str]) -> String {
+    let out = audit(home, args);
+    assert!(
+        out.status.success(),
+        "vmware-audit {args:?} failed ({:?}):\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}

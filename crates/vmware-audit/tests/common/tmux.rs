@@ -86,3 +86,14 @@ impl Drop for Tmux {
             .status();
     }
 }
+
+/// The data lines of the stream table (between its column header and the bottom border).
+pub fn table_lines(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .skip_while(|l| !l.starts_with("Time (UTC)"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('─'))
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
