@@ -2,41 +2,13 @@
 //! way a call can end leaves in the row, and that the row is durable when the
 //! caller gets its answer.
 
+mod common;
+
 use std::time::Duration;
 
+use common::Home;
 use serde_json::json;
-use vmware_policy::audit::{AuditRow, Reader};
-use vmware_policy::{
-    AuditEngine, Call, Completion, Guard, GuardError, OnCancel, OnPanic, PolicyEngine, RunOptions,
-    Tool,
-};
-
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new(rules: &str) -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("rules.yaml"), rules).unwrap();
-        Home { dir }
-    }
-    fn guard(&self) -> Guard {
-        Guard::new(
-            PolicyEngine::new(self.dir.path().join("rules.yaml")),
-            AuditEngine::new(self.dir.path().join("audit.db")),
-        )
-    }
-    /// Every row, oldest first, read by a separate connection.
-    fn rows(&self) -> Vec<AuditRow> {
-        let mut rows = Reader::open(&self.dir.path().join("audit.db"))
-            .unwrap()
-            .latest(10_000)
-            .unwrap();
-        rows.reverse();
-        rows
-    }
-}
+use vmware_policy::{Call, Completion, GuardError, OnCancel, OnPanic, RunOptions, Tool};
 
 const PROD_DENY: &str = "deny:\n  - name: no-delete-in-prod\n    operations: [\"delete_*\"]\n    environments: [production]\n";
 

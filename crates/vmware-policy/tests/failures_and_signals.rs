@@ -4,40 +4,16 @@
 //! and a tool's own report of a failure it returned from
 //! (`report_tool_failure`), for sync and async tools and for MCP tools.
 
+mod common;
+
 use std::fmt;
 
+use common::Home;
 use serde_json::{Value, json};
-use vmware_policy::audit::{AuditRow, Reader};
+use vmware_policy::audit::AuditRow;
 use vmware_policy::{
-    AuditEngine, Call, Guard, GuardError, OnPanic, PolicyEngine, RunOptions, Tool, report_rejected,
-    report_tool_failure,
+    Call, GuardError, OnPanic, RunOptions, Tool, report_rejected, report_tool_failure,
 };
-
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("rules.yaml"), "deny: []\n").unwrap();
-        Home { dir }
-    }
-    fn guard(&self) -> Guard {
-        Guard::new(
-            PolicyEngine::new(self.dir.path().join("rules.yaml")),
-            AuditEngine::new(self.dir.path().join("audit.db")),
-        )
-    }
-    fn rows(&self) -> Vec<AuditRow> {
-        let mut rows = Reader::open(&self.dir.path().join("audit.db"))
-            .unwrap()
-            .latest(100)
-            .unwrap();
-        rows.reverse();
-        rows
-    }
-}
 
 fn result(row: &AuditRow) -> Value {
     serde_json::from_str(&row.result).unwrap()
@@ -75,7 +51,7 @@ impl fmt::Display for ApplyFailed {
 
 #[test]
 fn a_failed_call_records_its_message_and_a_redacted_traceback_summary() {
-    let home = Home::new();
+    let home = Home::new("deny: []\n");
     let out = home
         .guard()
         .run(&tool(), Call::new(json!({"rule": "r1"})), || {
@@ -99,7 +75,7 @@ fn a_failed_call_records_its_message_and_a_redacted_traceback_summary() {
 
 #[test]
 fn a_panic_records_where_it_panicked() {
-    let home = Home::new();
+    let home = Home::new("deny: []\n");
     let guard = home.guard();
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         guard.run(
@@ -117,7 +93,7 @@ fn a_panic_records_where_it_panicked() {
 
 #[test]
 fn a_declined_call_is_rejected_with_an_empty_result_as_python_records_it() {
-    let home = Home::new();
+    let home = Home::new("deny: []\n");
     let guard = home.guard();
     let out = guard.run_detailed(&tool(), Call::new(json!({"rule": "r1"})), || {
         // The operator answered no at the confirmation prompt.
@@ -142,7 +118,7 @@ fn a_declined_call_is_rejected_with_an_empty_result_as_python_records_it() {
 
 #[test]
 fn a_failure_the_tool_reports_makes_the_row_error_and_keeps_what_it_returned() {
-    let home = Home::new();
+    let home = Home::new("deny: []\n");
     let out = home
         .guard()
         .run_detailed(&tool(), Call::new(json!({})), || {
@@ -156,7 +132,7 @@ fn a_failure_the_tool_reports_makes_the_row_error_and_keeps_what_it_returned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_async_tool_reports_across_awaits_and_its_panic_is_located() {
-    let home = Home::new();
+    let home = Home::new("deny: []\n");
     let guard = home.guard();
     let out = guard
         .run_async_with(&tool(), Call::new(json!({})), RunOptions::new(), async {
@@ -229,7 +205,7 @@ mod mcp {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_mcp_tool_declined_by_the_operator_is_rejected() {
-        let home = Home::new();
+        let home = Home::new("deny: []\n");
         let inner = Confirming {
             tool_router: Confirming::tool_router(),
         };
