@@ -245,10 +245,7 @@ fn record(ctx: &Ctx, reports: &[Report], alarms: &[String]) {
         "alarm": alarms.first(),
     });
     let dir = store::root(&ctx.db);
-    if dir.is_dir()
-        && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&dir)
-        && tmp.write_all(state.to_string().as_bytes()).is_ok()
-    {
-        let _ = tmp.persist(dir.join("last-verify.json"));
+    if dir.is_dir() {
+        let _ = store::write_atomic(&dir.join("last-verify.json"), state.to_string().as_bytes());
     }
 }

@@ -221,16 +221,25 @@ impl LogStore {
 
     fn replace(&self, name: &str, bytes: &[u8]) -> Result<(), String> {
         self.create()?;
-        let path = self.file(name);
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
-            .map_err(|e| format!("cannot write in {}: {e}", self.dir.display()))?;
-        tmp.write_all(bytes)
-            .and_then(|_| tmp.as_file().sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        tmp.persist(&path)
-            .map(|_| ())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        write_atomic(&self.file(name), bytes)
     }
+}
+
+/// Replace `path` with `bytes` whole: a 0600 temporary file beside it,
+/// fsynced, renamed over it (a reader sees the old file or the new one).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    tmp.persist(path)
+        .map(|_| ())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn open_0600(path: &Path, new: bool) -> Result<std::fs::File, String> {

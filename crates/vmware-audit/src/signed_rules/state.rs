@@ -31,18 +31,8 @@ pub fn load(rules: &Path) -> Option<State> {
 }
 
 pub fn save(rules: &Path, state: &State) -> Result<(), String> {
-    use std::io::Write;
-    let target = path(rules);
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
     let text = serde_json::to_vec_pretty(state).map_err(|e| e.to_string())?;
-    tmp.write_all(&text)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
-    tmp.persist(&target)
-        .map(|_| ())
-        .map_err(|e| format!("cannot write {}: {e}", target.display()))
+    crate::seal::store::write_atomic(&path(rules), &text)
 }
 
 /// What the header says of the rules in force: the pulled revision when the
