@@ -41,7 +41,7 @@ pub fn lock(db: &Path) -> Result<SealLock, String> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
     }
-    let file = open_0600(&dir.join(".lock"), false)?;
+    let file = open_0600(&dir.join(".lock"))?;
     // SAFETY: a valid fd owned by `file` for the duration of the call.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
         return Err(format!(
@@ -160,7 +160,7 @@ impl LogStore {
         self.create()?;
         let path = self.file("leaves");
         let whole = self.leaf_count() * RECORD as u64;
-        let mut f = open_0600(&path, false)?;
+        let mut f = open_0600(&path)?;
         f.set_len(whole)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         use std::io::Seek;
@@ -203,11 +203,7 @@ impl LogStore {
 
     pub fn add_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), String> {
         self.create()?;
-        let path = self.file(&format!("checkpoint.{size:020}"));
-        let mut f = open_0600(&path, true)?;
-        f.write_all(note)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        super::key::write_new(&self.file(&format!("checkpoint.{size:020}")), note, 0o600)
     }
 
     pub fn info(&self) -> Option<Info> {
@@ -242,16 +238,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn open_0600(path: &Path, new: bool) -> Result<std::fs::File, String> {
+/// Open (creating it 0600 if need be) a file of the store, never through a link.
+fn open_0600(path: &Path) -> Result<std::fs::File, String> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).mode(0o600).custom_flags(libc::O_NOFOLLOW);
-    if new {
-        o.create_new(true);
-    } else {
-        o.create(true);
-    }
-    o.open(path)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))
 }
 
