@@ -55,6 +55,7 @@ fn main() {
                 color: ctx.color,
                 edit: a.edit,
                 filter,
+                archives: a.filter.archives,
             }),
             Err(e) => cli::output::fail(&e),
         },
@@ -65,12 +66,5 @@ fn main() {
 
 /// `tui`'s start-up filters, from the flags `log` takes.
 fn tui_filter(a: &cli::args::TuiArgs) -> Result<vmware_policy::audit::Filter, String> {
-    if a.filter.archives {
-        return Err(
-            "tui --archives is not supported yet: the TUI reads the live database; \
-             use `vmware-audit log --archives` for the whole history"
-                .into(),
-        );
-    }
     a.filter.to_filter()
 }

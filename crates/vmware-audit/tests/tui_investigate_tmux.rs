@@ -1,11 +1,12 @@
 //! The TUI as an investigation tool, in a real terminal (tmux, 120x40), on a
 //! generated database: start-up filters with `log`'s flags, an inverse
-//! filter typed in a picker, and a mouse click on a row.
+//! filter typed in a picker, a mouse click on a row, the clipboard, export,
+//! config.toml, and the history across a rotation the Python package made.
 
 mod common;
 
-use common::Home;
 use common::tmux::{Tmux, table_lines};
+use common::{Home, run_python};
 
 fn generated() -> Home {
     let home = Home::new();
@@ -217,6 +218,54 @@ fn a_broken_config_is_said_with_its_place_and_the_tui_runs_on_defaults() {
     tmux.wait("the notice", 15, |s| {
         s.contains("config.toml:3:") && s.contains("defaults")
     });
+    tmux.keys(&["q"]);
+    tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
+}
+
+#[test]
+fn archives_show_the_rows_before_a_python_rotation_in_one_history() {
+    let home = Home::new();
+    home.write_rules("deny: []\n");
+    // The Python package writes 7 rows, renames the file away (its rotation:
+    // ids restart at 1 in the new file), then writes 40 more.
+    run_python(home.path(), "write_rows.py", &[]);
+    assert_eq!(run_python(home.path(), "rotate_now.py", &[]).trim(), "1");
+    run_python(home.path(), "write_many.py", &["py", "40"]);
+    let bin = env!("CARGO_BIN_EXE_vmware-audit");
+    let tmux = Tmux::start(home.path(), &format!("{bin} tui --archives"));
+    tmux.wait("the whole history", 15, |s| s.contains("47 rows +archives"));
+    // The oldest rows are the archive's, then the live file's, in order.
+    tmux.keys(&["g"]);
+    let screen = tmux.wait("the oldest rows", 10, |s| {
+        table_lines(s)
+            .first()
+            .is_some_and(|l| l.contains("list_things"))
+    });
+    let tools: Vec<&str> = table_lines(&screen)
+        .iter()
+        .map(|l| l.split_whitespace().nth(3).unwrap())
+        .collect();
+    assert_eq!(
+        tools[..5],
+        ["list_things", "delete_thing", "fails", "previews", "change"],
+        "{screen}"
+    );
+    assert!(
+        tools[7..].iter().all(|t| *t == "list_dfw_policies"),
+        "{screen}"
+    );
+    // `A`: the live file alone; its oldest row is the first after the rotation.
+    tmux.keys(&["A"]);
+    tmux.wait("the live file", 10, |s| {
+        s.contains("40 rows") && !s.contains("+archives")
+    });
+    tmux.keys(&["g"]);
+    let screen = tmux.wait("the live file's oldest rows", 10, |s| {
+        table_lines(s)
+            .first()
+            .is_some_and(|l| l.contains("list_dfw_policies"))
+    });
+    assert!(!screen.contains("list_things"), "{screen}");
     tmux.keys(&["q"]);
     tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
 }

@@ -183,7 +183,6 @@ pub struct FilterArgs {
     pub not_risk: Vec<String>,
     /// Read the rotated archives too, with the live database, as one history
     #[arg(long)]
-    #[serde(skip)]
     pub archives: bool,
 }
 

@@ -84,6 +84,7 @@ pub fn run(ctx: &Ctx, db: Option<PathBuf>, rules: Option<PathBuf>) -> i32 {
         color: ctx.color,
         edit: false,
         filter: vmware_policy::audit::Filter::default(),
+        archives: false,
     });
     stop.store(true, Ordering::Relaxed);
     for a in agents {

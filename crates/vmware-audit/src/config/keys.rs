@@ -26,6 +26,7 @@ pub fn actions() -> Vec<(&'static str, Action)> {
         ("range", Action::CycleRange),
         ("clear_filters", Action::ClearFilters),
         ("saved_filters", Action::SavedFilters),
+        ("archives", Action::ToggleArchives),
         ("edit_rules", Action::OpenEditor),
         ("mark", Action::Mark),
         ("next_mark", Action::NextMark),

@@ -181,10 +181,13 @@ mod tests {
         assert!(c.problems[0].contains("already"), "{:?}", c.problems);
         assert!(c.keys.is_empty());
 
-        // A saved filter takes log's flag names, and only those the TUI can use.
-        let c = load_text("[filters.all]\narchives = true\n");
+        // A saved filter takes log's flag names, and no other.
+        let c = load_text("[filters.all]\narchive = true\n");
         assert!(c.problems[0].contains(":2:1:"), "{:?}", c.problems);
         assert!(c.filters.is_empty());
+        let c = load_text("[filters.all]\narchives = true\n");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert!(c.filters["all"].archives);
 
         let c = load_text("[unknown]\nx = 1\n");
         assert!(c.problems[0].contains("config.toml:1:"), "{:?}", c.problems);

@@ -70,6 +70,8 @@ pub enum Action {
     ClearFilters,
     /// `F`: choose one of config.toml's saved filters.
     SavedFilters,
+    /// `A`: read the archives with the live file as one history (or stop).
+    ToggleArchives,
     /// `m`: mark or unmark the selected row.
     Mark,
     /// `]` / `[`: the next / previous marked row in the stream.

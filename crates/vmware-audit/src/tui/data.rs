@@ -11,22 +11,10 @@ use std::time::Instant;
 
 use vmware_policy::audit::stats::{self, Bucket, Stats};
 use vmware_policy::audit::tail::{BATCH, Tail};
-use vmware_policy::audit::{AuditRow, Filter, History, Order, ReadError, Reader};
+use vmware_policy::audit::{Filter, History, ReadError, Reader};
 
+pub use super::paging::{Anchor, Pos, Row, page};
 use super::search::Search;
-
-/// Where a page of rows starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Anchor {
-    /// The newest rows the live cursor has reached.
-    Newest,
-    /// Rows older than this id, newest first.
-    Before(i64),
-    /// Rows newer than this id, oldest first.
-    After(i64),
-    /// Rows up to this id included, newest first: a jump to a time.
-    At(i64),
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
@@ -51,6 +39,8 @@ pub enum Request {
     UserValues,
     /// The last row at or before a time (a jump), found by binary search.
     Locate { generation: u64, ts: String },
+    /// Read the archives with the live file as one history (or stop).
+    Archives(bool),
     /// Write the rows of the view (its filter and search) to a new file.
     Export {
         path: std::path::PathBuf,
@@ -96,16 +86,16 @@ pub enum Response {
         generation: u64,
         anchor: Anchor,
         /// Oldest first.
-        rows: Vec<AuditRow>,
-        /// The id the scan reached (the next page continues past it); for a
+        rows: Vec<Row>,
+        /// Where the scan reached (the next page continues past it); for a
         /// search this can lie beyond the last match.
-        edge: i64,
+        edge: Pos,
         /// Nothing further in that direction.
         exhausted: bool,
         took_ms: u64,
     },
     Tail {
-        rows: Vec<AuditRow>,
+        rows: Vec<Row>,
         rotated: bool,
         /// More rows wait (a full batch was read).
         more: bool,
@@ -120,7 +110,7 @@ pub enum Response {
     Located {
         generation: u64,
         ts: String,
-        id: Option<i64>,
+        at: Option<Pos>,
     },
     /// Rows written to the file, or why not.
     Exported(Result<(std::path::PathBuf, u64), String>),
@@ -145,9 +135,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Start the worker on `db`; its answers go to `out`, wrapped by `wrap`.
+    /// Start the worker on `db` (with its archives when `archives`); its
+    /// answers go to `out`, wrapped by `wrap`.
     pub fn spawn<E: Send + 'static>(
         db: PathBuf,
+        archives: bool,
         out: Sender<E>,
         wrap: fn(Response) -> E,
     ) -> Worker {
@@ -156,7 +148,11 @@ impl Worker {
         let generation = latest_gen.clone();
         std::thread::Builder::new()
             .name("tui-data".into())
-            .spawn(move || serve(db, rx, generation, move |r| out.send(wrap(r)).is_ok()))
+            .spawn(move || {
+                serve(db, archives, rx, generation, move |r| {
+                    out.send(wrap(r)).is_ok()
+                })
+            })
             .expect("spawn the data worker thread");
         Worker { tx, latest_gen }
     }
@@ -171,32 +167,49 @@ impl Worker {
 
 struct Db {
     path: PathBuf,
-    reader: Option<Reader>,
+    /// Read the archives before the live file.
+    archives: bool,
+    /// The files read, oldest first, the live one last; empty until opened.
+    files: Vec<Reader>,
     tail: Option<Tail>,
     problem: Option<DbProblem>,
 }
 
 impl Db {
-    /// Open the reader and the tail if needed; the tail starts after the rows
+    /// Open the files and the tail if needed; the tail starts after the rows
     /// that exist now, which the first page shows.
     fn ensure(&mut self) -> Result<&Reader, DbProblem> {
-        if self.reader.is_none() {
-            match Reader::open(&self.path).and_then(|r| {
-                let max = r.max_id().map_err(ReadError::Sqlite)?;
-                Ok((r, max))
-            }) {
-                Ok((r, max)) => {
-                    self.tail = Some(Tail::new(&self.path, max));
-                    self.reader = Some(r);
-                }
-                Err(e) => return Err(problem(&e, &self.path)),
+        if self.files.is_empty() {
+            let live = Reader::open(&self.path).map_err(|e| problem(&e, &self.path))?;
+            if self.tail.is_none() {
+                let max = live
+                    .max_id()
+                    .map_err(|e| problem(&ReadError::Sqlite(e), &self.path))?;
+                self.tail = Some(Tail::new(&self.path, max));
             }
+            let mut files = Vec::new();
+            if self.archives {
+                for a in vmware_policy::audit::rotate::archives(&self.path) {
+                    files.push(Reader::open(&a).map_err(|e| problem(&e, &a))?);
+                }
+            }
+            files.push(live);
+            self.files = files;
         }
-        Ok(self.reader.as_ref().expect("opened above"))
+        Ok(self.live())
+    }
+
+    /// The live file's reader (opened).
+    fn live(&self) -> &Reader {
+        self.files.last().expect("ensured")
+    }
+
+    fn live_mut(&mut self) -> &mut Reader {
+        self.files.last_mut().expect("ensured")
     }
 
     fn fail(&mut self, e: &ReadError) -> DbProblem {
-        self.reader = None;
+        self.files.clear();
         self.tail = None;
         problem(e, &self.path)
     }
@@ -228,13 +241,15 @@ fn problem(e: &ReadError, path: &std::path::Path) -> DbProblem {
 
 fn serve(
     path: PathBuf,
+    archives: bool,
     rx: Receiver<Request>,
     latest_gen: Arc<AtomicU64>,
     send: impl Fn(Response) -> bool,
 ) {
     let mut db = Db {
         path,
-        reader: None,
+        archives,
+        files: Vec::new(),
         tail: None,
         problem: None,
     };
@@ -283,11 +298,12 @@ fn handle(
             let search = search.as_ref().and_then(|s| Search::compile(s).ok());
             // A newer request interrupts this one inside SQLite too (a search
             // that matches nothing reads every row).
-            let latest = latest_gen.clone();
-            let reader = db.reader.as_mut().expect("ensured");
-            reader.interrupt_when(Some(move || generation < latest.load(Ordering::Relaxed)));
+            for reader in &mut db.files {
+                let latest = latest_gen.clone();
+                reader.interrupt_when(Some(move || generation < latest.load(Ordering::Relaxed)));
+            }
             let page = page(
-                db.reader.as_ref().expect("ensured"),
+                &db.files,
                 &filter,
                 search.as_ref(),
                 anchor,
@@ -320,12 +336,15 @@ fn handle(
             match tail.poll(&Filter::default()) {
                 Ok(p) => {
                     if p.rotated {
-                        // The reader holds the archive now: read the new file.
-                        db.reader = Reader::open(&db.path).ok();
+                        // The reader holds the archive now: read the new
+                        // file (and the new list of archives).
+                        db.files.clear();
+                        let _ = db.ensure();
                     }
                     let more = p.rows.len() >= BATCH;
+                    let live = db.files.len().saturating_sub(1);
                     Ok(Some(Response::Tail {
-                        rows: p.rows,
+                        rows: p.rows.into_iter().map(|r| Row::new(live, r)).collect(),
                         rotated: p.rotated,
                         more,
                     }))
@@ -350,10 +369,17 @@ fn handle(
                     .map_err(|e| e.to_string()),
             }))
         }
+        Request::Archives(on) => {
+            if db.archives != on {
+                db.archives = on;
+                db.files.clear();
+            }
+            Ok(None)
+        }
         Request::Replay(job) => {
             db.ensure()?;
             let started = Instant::now();
-            let reader = db.reader.as_mut().expect("ensured");
+            let reader = db.live_mut();
             reader.interrupt_when(None::<fn() -> bool>);
             let result = vmware_policy::replay::replay(
                 reader,
@@ -369,7 +395,7 @@ fn handle(
         }
         Request::BlastRadius { rev, text } => {
             db.ensure()?;
-            let reader = db.reader.as_mut().expect("ensured");
+            let reader = db.live_mut();
             reader.interrupt_when(None::<fn() -> bool>);
             let mut diagnostics = vmware_policy::policy::validate(&text);
             vmware_policy::replay::add_blast_radius(&mut diagnostics, &text, reader);
@@ -377,12 +403,20 @@ fn handle(
         }
         Request::Locate { generation, ts } => {
             db.ensure()?;
-            let reader = db.reader.as_mut().expect("ensured");
-            reader.interrupt_when(None::<fn() -> bool>);
-            let id = reader
-                .last_id_at_or_before(&ts)
-                .map_err(|e| problem(&ReadError::Sqlite(e), &db.path))?;
-            Ok(Some(Response::Located { generation, ts, id }))
+            // Files are in time order: the newest one with a row at or
+            // before `ts` holds the answer.
+            let mut at = None;
+            for (file, reader) in db.files.iter_mut().enumerate().rev() {
+                reader.interrupt_when(None::<fn() -> bool>);
+                let id = reader
+                    .last_id_at_or_before(&ts)
+                    .map_err(|e| problem(&ReadError::Sqlite(e), &db.path))?;
+                if let Some(id) = id {
+                    at = Some(Pos { file, id });
+                    break;
+                }
+            }
+            Ok(Some(Response::Located { generation, ts, at }))
         }
         Request::Export {
             path,
@@ -391,17 +425,33 @@ fn handle(
         } => {
             db.ensure()?;
             Ok(Some(Response::Exported(
-                super::export::to_file(&db.path, &path, &filter, search.as_ref())
+                super::export::to_file(&db.path, db.archives, &path, &filter, search.as_ref())
                     .map(|n| (path, n)),
             )))
         }
         Request::UserValues => {
             db.ensure()?;
-            let reader = db.reader.as_mut().expect("ensured");
-            reader.interrupt_when(None::<fn() -> bool>);
-            Ok(Some(Response::UserValues(
-                reader.user_counts().map_err(|e| e.to_string()),
-            )))
+            let mut counts = std::collections::BTreeMap::<String, u64>::new();
+            let mut failed = None;
+            for reader in &mut db.files {
+                reader.interrupt_when(None::<fn() -> bool>);
+                match reader.user_counts() {
+                    Ok(v) => v
+                        .into_iter()
+                        .for_each(|(u, n)| *counts.entry(u).or_default() += n),
+                    Err(e) => failed = Some(e.to_string()),
+                }
+            }
+            Ok(Some(Response::UserValues(match failed {
+                Some(e) => Err(e),
+                None => {
+                    // Most first, as one file's counts come.
+                    let mut v: Vec<_> = counts.into_iter().collect();
+                    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                    v.truncate(1000);
+                    Ok(v)
+                }
+            })))
         }
         Request::Overview => {
             db.ensure()?;
@@ -415,102 +465,11 @@ fn handle(
 }
 
 fn history(db: &Db) -> rusqlite::Result<History> {
-    History::open(&db.path, false).map_err(|e| match e {
+    History::open(&db.path, db.archives).map_err(|e| match e {
         ReadError::Sqlite(e) => e,
         ReadError::Missing(_) => rusqlite::Error::QueryReturnedNoRows,
         ReadError::NotAFile(p) => rusqlite::Error::InvalidPath(p),
     })
-}
-
-/// Rows scanned between checks that the request is still wanted.
-const CHECK_EVERY: usize = 2048;
-
-/// One page: up to `limit` rows that `filter` (and `search`) select, on the
-/// `anchor` side, never past `newest` (rows after it arrive by the tail).
-/// `None` when the request went stale mid-scan.
-pub fn page(
-    reader: &Reader,
-    filter: &Filter,
-    search: Option<&Search>,
-    anchor: Anchor,
-    newest: i64,
-    limit: usize,
-    stale: &dyn Fn() -> bool,
-) -> rusqlite::Result<Option<(Vec<AuditRow>, i64, bool)>> {
-    let (f, order) = match anchor {
-        Anchor::Newest => (
-            Filter {
-                before_id: Some(newest + 1),
-                ..filter.clone()
-            },
-            Order::NewestFirst,
-        ),
-        Anchor::Before(id) => (
-            Filter {
-                before_id: Some(id),
-                ..filter.clone()
-            },
-            Order::NewestFirst,
-        ),
-        Anchor::At(id) => (
-            Filter {
-                before_id: Some(id.saturating_add(1).min(newest + 1)),
-                ..filter.clone()
-            },
-            Order::NewestFirst,
-        ),
-        Anchor::After(id) => (
-            Filter {
-                after_id: Some(id),
-                before_id: Some(newest + 1),
-                ..filter.clone()
-            },
-            Order::OldestFirst,
-        ),
-    };
-    // SQLite skips the rows that cannot match (LIKE is ASCII case-insensitive,
-    // as the fuzzy match is for ASCII; other text is left to the fuzzy match).
-    let f = match search.and_then(|s| s.spec().prefilter()) {
-        Some(text) => Filter {
-            in_order: Some(text),
-            ..f
-        },
-        None => f,
-    };
-    let mut rows = Vec::with_capacity(limit.min(1024));
-    let mut edge = match anchor {
-        Anchor::Newest => newest + 1,
-        Anchor::Before(id) => id,
-        Anchor::After(id) => id,
-        Anchor::At(id) => id.saturating_add(1),
-    };
-    let mut scanned = 0usize;
-    let mut gave_up = false;
-    let mut full = false;
-    // Without a search, SQL stops at `limit`; with one, rows are scanned until
-    // enough match.
-    let sql_limit = if search.is_some() { None } else { Some(limit) };
-    reader.for_each(&f, order, sql_limit, |r| {
-        scanned += 1;
-        if scanned.is_multiple_of(CHECK_EVERY) && stale() {
-            gave_up = true;
-            return false;
-        }
-        edge = r.id;
-        if search.is_none_or(|s| s.matches(&r)) {
-            rows.push(r);
-        }
-        full = rows.len() >= limit;
-        !full
-    })?;
-    if gave_up {
-        return Ok(None);
-    }
-    if order == Order::NewestFirst {
-        rows.reverse();
-    }
-    let exhausted = !full;
-    Ok(Some((rows, edge, exhausted)))
 }
 
 #[cfg(test)]

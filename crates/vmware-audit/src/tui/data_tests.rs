@@ -1,6 +1,8 @@
 //! Tests of `data`.
 use super::*;
+use crate::tui::paging::CHECK_EVERY;
 use std::time::Duration;
+use vmware_policy::audit::Order;
 use vmware_policy::audit::{AuditEngine, Record};
 
 fn write(engine: &AuditEngine, tool: &str, status: &str, params: &str) {
@@ -36,7 +38,7 @@ fn db_with(n: usize) -> (tempfile::TempDir, PathBuf, AuditEngine) {
 #[test]
 fn pages_walk_back_and_forth_without_gaps_or_repeats() {
     let (_d, db, _e) = db_with(100);
-    let r = Reader::open(&db).unwrap();
+    let r = [Reader::open(&db).unwrap()];
     let never = || false;
     let f = Filter::default();
     let (rows, edge, exhausted) = page(&r, &f, None, Anchor::Newest, 100, 30, &never)
@@ -52,9 +54,20 @@ fn pages_walk_back_and_forth_without_gaps_or_repeats() {
         (older.first().unwrap().id, older.last().unwrap().id),
         (41, 70)
     );
-    let (newer, _, exhausted) = page(&r, &f, None, Anchor::After(edge2 + 29), 100, 30, &never)
-        .unwrap()
-        .unwrap();
+    let (newer, _, exhausted) = page(
+        &r,
+        &f,
+        None,
+        Anchor::After(Pos {
+            id: edge2.id + 29,
+            ..edge2
+        }),
+        100,
+        30,
+        &never,
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(newer.first().unwrap().id, 71);
     assert!(exhausted || newer.len() == 30);
     // Never past the tail's cursor: rows after it arrive by the tail.
@@ -63,20 +76,28 @@ fn pages_walk_back_and_forth_without_gaps_or_repeats() {
         .unwrap();
     assert_eq!(rows.last().unwrap().id, 50);
     // A jump: the rows up to the one jumped to, included, and older from there.
-    let (rows, edge, _) = page(&r, &f, None, Anchor::At(64), 100, 10, &never)
-        .unwrap()
-        .unwrap();
+    let (rows, edge, _) = page(
+        &r,
+        &f,
+        None,
+        Anchor::At(Pos { file: 0, id: 64 }),
+        100,
+        10,
+        &never,
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(
         (rows.first().unwrap().id, rows.last().unwrap().id),
         (55, 64)
     );
-    assert_eq!(edge, 55);
+    assert_eq!(edge, Pos { file: 0, id: 55 });
 }
 
 #[test]
 fn a_search_scans_past_rows_that_do_not_match() {
     let (_d, db, _e) = db_with(200);
-    let r = Reader::open(&db).unwrap();
+    let r = [Reader::open(&db).unwrap()];
     let s = Search::new("web-013");
     let (rows, _, exhausted) = page(
         &r,
@@ -121,24 +142,24 @@ fn a_long_search_gives_up_when_a_newer_request_comes() {
     let db = dir.path().join("audit.db");
     vmware_policy::audit::generate::generate(&db, 3 * CHECK_EVERY as u64, 1, 7, chrono::Utc::now())
         .unwrap();
-    let r = Reader::open(&db).unwrap();
+    let r = [Reader::open(&db).unwrap()];
     // Not ASCII: no SQL prefilter, so every row is scored in Rust.
     let s = Search::new("nö-such-thing-anywhere");
     let f = Filter::default();
-    let newest = r.max_id().unwrap();
+    let newest = r[0].max_id().unwrap();
     let stale = page(&r, &f, Some(&s), Anchor::Newest, newest, 5, &|| true).unwrap();
     assert!(stale.is_none());
     let (rows, edge, exhausted) = page(&r, &f, Some(&s), Anchor::Newest, newest, 5, &|| false)
         .unwrap()
         .unwrap();
-    assert!(rows.is_empty() && exhausted && edge == 1);
+    assert!(rows.is_empty() && exhausted && edge.id == 1);
 }
 
 #[test]
 fn the_worker_answers_pages_and_tails_new_rows() {
     let (_d, db, engine) = db_with(20);
     let (tx, rx) = std::sync::mpsc::channel();
-    let w = Worker::spawn(db.clone(), tx, |r| r);
+    let w = Worker::spawn(db.clone(), false, tx, |r| r);
     w.send(Request::Page {
         generation: 1,
         filter: Filter {
@@ -170,7 +191,7 @@ fn a_missing_then_created_database_is_reported_then_read() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.db");
     let (tx, rx) = std::sync::mpsc::channel();
-    let w = Worker::spawn(db.clone(), tx, |r| r);
+    let w = Worker::spawn(db.clone(), false, tx, |r| r);
     let ask = |g| Request::Page {
         generation: g,
         filter: Filter::default(),
@@ -205,7 +226,7 @@ fn a_file_that_is_not_sqlite_is_reported_with_what_to_do() {
     let db = dir.path().join("audit.db");
     std::fs::write(&db, vec![b'x'; 8192]).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let w = Worker::spawn(db, tx, |r| r);
+    let w = Worker::spawn(db, false, tx, |r| r);
     w.send(Request::Overview);
     let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(
@@ -220,7 +241,7 @@ fn a_file_that_is_not_sqlite_is_reported_with_what_to_do() {
 fn a_widened_rule_gets_its_blast_radius_from_the_audit_log() {
     let (_d, db, _e) = db_with(50); // 5 delete_vm among 50 calls
     let (tx, rx) = std::sync::mpsc::channel();
-    let w = Worker::spawn(db, tx, |r| r);
+    let w = Worker::spawn(db, false, tx, |r| r);
     let text = "deny:\n  - name: no-deletes\n    operation: [\"delete_*\"]\n".to_string();
     w.send(Request::BlastRadius { rev: 7, text });
     let mut got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
@@ -240,4 +261,217 @@ fn a_widened_rule_gets_its_blast_radius_from_the_audit_log() {
         "without `operations` the rule denies every call: {}",
         d.message
     );
+}
+
+/// The history rotations leave: a Python archive (renamed away, so the next
+/// file's ids restart at 1), one of ours (copied out, rows cut from the live
+/// file) and the live file. Rows are a minute apart, the files in time order.
+fn three_files() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("audit.db");
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-30T08:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let mut minute = 0;
+    let mut write_n = |tool: &str, n: usize| {
+        let engine = AuditEngine::new(&db);
+        for i in 0..n {
+            engine.append(Record {
+                ts: Some(t0 + chrono::Duration::minutes(minute)),
+                skill: "vsphere".into(),
+                tool: tool.into(),
+                params: format!("{{\"seq\": {i}}}"),
+                status: if i % 4 == 0 { "denied" } else { "ok" }.into(),
+                user: format!("{tool}-user"),
+                ..Record::default()
+            });
+            minute += 1;
+        }
+    };
+    write_n("first", 25);
+    let python = dir.path().join("audit.20261130-090000.db");
+    std::fs::rename(&db, &python).unwrap();
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&python)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    write_n("second", 35);
+    vmware_policy::audit::rotate::maybe_rotate(&db, 0, 10).unwrap();
+    write_n("third", 20);
+    assert_eq!(vmware_policy::audit::rotate::archives(&db).len(), 2);
+    (dir, db)
+}
+
+fn files_of(db: &std::path::Path) -> Vec<Reader> {
+    let mut files: Vec<Reader> = vmware_policy::audit::rotate::archives(db)
+        .iter()
+        .map(|a| Reader::open(a).unwrap())
+        .collect();
+    files.push(Reader::open(db).unwrap());
+    files
+}
+
+fn history_in(db: &std::path::Path, order: Order) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    History::open(db, true)
+        .unwrap()
+        .for_each(&Filter::default(), order, None, |r| {
+            out.push((r.tool, r.params));
+            true
+        })
+        .unwrap();
+    out
+}
+
+#[test]
+fn pages_walk_the_archives_and_the_live_file_as_one_history() {
+    let (_d, db) = three_files();
+    let files = files_of(&db);
+    let newest = files.last().unwrap().max_id().unwrap();
+    let never = || false;
+    let f = Filter::default();
+    // Back from the newest row, 7 at a time, across both rotations.
+    let mut seen: Vec<Row> = Vec::new();
+    let mut anchor = Anchor::Newest;
+    loop {
+        let (rows, edge, exhausted) = page(&files, &f, None, anchor, newest, 7, &never)
+            .unwrap()
+            .unwrap();
+        seen.splice(0..0, rows);
+        if exhausted {
+            break;
+        }
+        anchor = Anchor::Before(edge);
+    }
+    let oldest_first = history_in(&db, Order::OldestFirst);
+    let got: Vec<_> = seen
+        .iter()
+        .map(|r| (r.tool.clone(), r.params.clone()))
+        .collect();
+    assert_eq!(got, oldest_first, "every row once, in order");
+    assert!(seen.windows(2).all(|w| w[0].pos < w[1].pos));
+    assert_eq!(seen[0].pos, Pos { file: 0, id: 1 });
+    assert_eq!(seen[25].pos.file, 1, "ids restart in the next file");
+    assert_eq!(seen.last().unwrap().pos.file, 2);
+    // Forward from the oldest row, the same rows.
+    let mut forward: Vec<Row> = Vec::new();
+    let mut from = Pos::default();
+    loop {
+        let (rows, edge, exhausted) =
+            page(&files, &f, None, Anchor::After(from), newest, 9, &never)
+                .unwrap()
+                .unwrap();
+        forward.extend(rows);
+        if exhausted {
+            break;
+        }
+        from = edge;
+    }
+    assert_eq!(forward, seen);
+    // A filter and a search reach every file too.
+    let denied = Filter {
+        statuses: vec!["denied".into()],
+        ..Filter::default()
+    };
+    let (rows, _, exhausted) = page(&files, &denied, None, Anchor::Newest, newest, 100, &never)
+        .unwrap()
+        .unwrap();
+    assert!(exhausted);
+    assert_eq!(rows.len(), 7 + 9 + 5);
+    let s = Search::new("second");
+    let (rows, _, _) = page(&files, &f, Some(&s), Anchor::Newest, newest, 100, &never)
+        .unwrap()
+        .unwrap();
+    assert_eq!(rows.len(), 35);
+    assert!(rows.iter().all(|r| r.pos.file == 1));
+}
+
+#[test]
+fn the_worker_reads_the_archives_when_asked_and_jumps_into_them() {
+    let (_d, db) = three_files();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let w = Worker::spawn(db.clone(), false, tx, |r| r);
+    let recv = || loop {
+        match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
+            Response::Ready => continue,
+            r => return r,
+        }
+    };
+    let ask = |generation| Request::Page {
+        generation,
+        filter: Filter::default(),
+        search: None,
+        anchor: Anchor::Newest,
+        limit: 1000,
+    };
+    w.send(ask(1));
+    let Response::Page { rows, .. } = recv() else {
+        panic!()
+    };
+    assert_eq!(rows.len(), 20, "the live file alone");
+    w.send(Request::Archives(true));
+    w.send(ask(2));
+    let Response::Page { rows, .. } = recv() else {
+        panic!()
+    };
+    assert_eq!(rows.len(), 80);
+    w.send(Request::Overview);
+    let Response::Overview(Ok(s)) = recv() else {
+        panic!()
+    };
+    assert_eq!(s.total, 80);
+    w.send(Request::UserValues);
+    let Response::UserValues(Ok(users)) = recv() else {
+        panic!()
+    };
+    assert_eq!(
+        users,
+        vec![
+            ("second-user".to_string(), 35),
+            ("first-user".to_string(), 25),
+            ("third-user".to_string(), 20)
+        ]
+    );
+    // 08:30 is in our archive (rows 08:25..09:00), 08:10 in Python's.
+    for (ts, file, tool) in [
+        ("2026-11-30T08:30:30Z", 1, "second"),
+        ("2026-11-30T08:10:00Z", 0, "first"),
+        ("2026-11-30T09:05:00Z", 2, "third"),
+    ] {
+        w.send(Request::Locate {
+            generation: 3,
+            ts: ts.into(),
+        });
+        let Response::Located { at: Some(at), .. } = recv() else {
+            panic!("{ts}")
+        };
+        assert_eq!(at.file, file, "{ts}");
+        w.send(Request::Page {
+            generation: 3,
+            filter: Filter::default(),
+            search: None,
+            anchor: Anchor::At(at),
+            limit: 1,
+        });
+        let Response::Page { rows, .. } = recv() else {
+            panic!()
+        };
+        assert_eq!(rows[0].tool, tool, "{ts}");
+        assert!(rows[0].ts.as_str() <= ts, "{ts}: {}", rows[0].ts);
+    }
+    w.send(Request::Locate {
+        generation: 3,
+        ts: "2026-11-30T07:00:00Z".into(),
+    });
+    assert!(matches!(recv(), Response::Located { at: None, .. }));
+    // Back to the live file alone.
+    w.send(Request::Archives(false));
+    w.send(ask(4));
+    let Response::Page { rows, .. } = recv() else {
+        panic!()
+    };
+    assert_eq!(rows.len(), 20);
 }

@@ -32,13 +32,14 @@ pub fn default_name(now: chrono::DateTime<chrono::Utc>) -> String {
 
 pub fn to_file(
     db: &Path,
+    archives: bool,
     path: &Path,
     filter: &Filter,
     search: Option<&SearchSpec>,
 ) -> Result<u64, String> {
     use std::os::unix::fs::OpenOptionsExt;
     let format = format_of(path)?;
-    let history = History::open(db, false).map_err(|e| format!("{e:?}"))?;
+    let history = History::open(db, archives).map_err(|e| format!("{e:?}"))?;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -98,6 +99,7 @@ mod tests {
         assert_eq!(
             to_file(
                 &db,
+                false,
                 &csv,
                 &filter,
                 Some(&SearchSpec::new(
@@ -120,19 +122,19 @@ mod tests {
         let mode = std::fs::metadata(&csv).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let json = dir.path().join("view.json");
-        assert_eq!(to_file(&db, &json, &filter, None).unwrap(), 3);
+        assert_eq!(to_file(&db, false, &json, &filter, None).unwrap(), 3);
         let rows: Vec<serde_json::Value> =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert!(rows.iter().all(|r| r["status"] == "denied"));
         // Never over an existing file; an unknown extension says which ones work.
         assert!(
-            to_file(&db, &csv, &filter, None)
+            to_file(&db, false, &csv, &filter, None)
                 .unwrap_err()
                 .contains("cannot create")
         );
         let bad = dir.path().join("view.txt");
         assert!(
-            to_file(&db, &bad, &filter, None)
+            to_file(&db, false, &bad, &filter, None)
                 .unwrap_err()
                 .contains(".jsonl")
         );

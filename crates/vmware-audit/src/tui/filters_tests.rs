@@ -3,7 +3,7 @@
 use super::action::{Action, Column, Effect};
 use super::data::{Request, Response};
 use super::state::Overlay;
-use super::view::tests::{app_with, row, sample_rows};
+use super::view::tests::{app_with, at, live, row, sample_rows};
 use vmware_policy::audit::{AuditRow, Filter, Stats};
 
 fn filter_of(fx: &[Effect]) -> Option<Filter> {
@@ -54,13 +54,13 @@ fn a_bang_in_the_agent_picker_excludes_what_is_chosen() {
     app.update(Action::Data(Box::new(Response::Page {
         generation: app.generation,
         anchor: super::data::Anchor::Newest,
-        rows: vec![by("codex", 30)],
-        edge: 1,
+        rows: live(vec![by("codex", 30)]),
+        edge: at(1),
         exhausted: true,
         took_ms: 1,
     })));
     app.update(Action::Data(Box::new(Response::Tail {
-        rows: vec![by("claude-code", 31), by("codex", 32)],
+        rows: live(vec![by("claude-code", 31), by("codex", 32)]),
         rotated: false,
         more: false,
     })));

@@ -12,6 +12,7 @@ pub mod editor;
 pub mod effects;
 pub mod export;
 pub mod keymap;
+pub mod paging;
 pub mod search;
 pub mod state;
 pub mod terminal;
@@ -49,6 +50,8 @@ pub struct Options {
     pub edit: bool,
     /// The start-up filters (`tui --status denied --since 2h ...`).
     pub filter: vmware_policy::audit::Filter,
+    /// Read the archives with the live file (`tui --archives`).
+    pub archives: bool,
 }
 
 enum Event {
@@ -69,7 +72,7 @@ pub fn run(opts: Options) -> i32 {
     }
     let engine = PolicyEngine::new(&opts.rules);
     let (tx, rx) = mpsc::channel::<Event>();
-    let worker = Worker::spawn(opts.db.clone(), tx.clone(), Event::Data);
+    let worker = Worker::spawn(opts.db.clone(), opts.archives, tx.clone(), Event::Data);
     let watching = watch_files(&opts.db, tx.clone());
     let mut trace = Trace::from_env();
     let mut term = match terminal::setup() {
@@ -88,6 +91,7 @@ pub fn run(opts: Options) -> i32 {
     );
     app.rules_path = opts.rules.clone();
     app.filters = state::Filters::from_filter(opts.filter.clone());
+    app.archives = opts.archives;
     // config.toml: keys, colours, saved filters; what is wrong is said, and
     // the defaults stand in for it.
     let config = crate::config::load(&crate::config::path());

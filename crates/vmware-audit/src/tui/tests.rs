@@ -2,10 +2,10 @@
 //! does, what the app asks the data worker for, and what it then shows.
 
 use super::action::{Action, Column, Effect};
-use super::data::{Anchor, DbProblem, Request, Response};
+use super::data::{Anchor, DbProblem, Request, Response, Row};
 use super::state::stream::{CAP, PAGE};
 use super::state::{Overlay, Pane};
-use super::view::tests::{app_with, now, row, rules, sample_rows};
+use super::view::tests::{app_with, at, live, now, row, rules, sample_rows};
 
 fn page_request(fx: &[Effect]) -> Option<(u64, Anchor, Option<String>, Vec<String>)> {
     fx.iter().find_map(|e| match e {
@@ -27,7 +27,7 @@ fn page_request(fx: &[Effect]) -> Option<(u64, Anchor, Option<String>, Vec<Strin
 
 fn tail(rows: Vec<vmware_policy::audit::AuditRow>) -> Action {
     Action::Data(Box::new(Response::Tail {
-        rows,
+        rows: live(rows),
         rotated: false,
         more: false,
     }))
@@ -82,8 +82,8 @@ fn live_rows_that_do_not_match_the_filters_are_not_shown() {
     app.update(Action::Data(Box::new(Response::Page {
         generation,
         anchor: Anchor::Newest,
-        rows: vec![row(2, "vsphere", "delete_vm", "denied")],
-        edge: 1,
+        rows: live(vec![row(2, "vsphere", "delete_vm", "denied")]),
+        edge: at(1),
         exhausted: true,
         took_ms: 1,
     })));
@@ -119,8 +119,8 @@ fn an_answer_for_old_filters_is_dropped() {
     app.update(Action::Data(Box::new(Response::Page {
         generation: old,
         anchor: Anchor::Newest,
-        rows: vec![row(99, "x", "stale", "ok")],
-        edge: 1,
+        rows: live(vec![row(99, "x", "stale", "ok")]),
+        edge: at(1),
         exhausted: true,
         took_ms: 1,
     })));
@@ -182,8 +182,8 @@ fn search_is_typed_then_applied_to_pages_and_live_rows() {
     app.update(Action::Data(Box::new(Response::Page {
         generation,
         anchor: Anchor::Newest,
-        rows: vec![row(2, "vsphere", "delete_vm", "denied")],
-        edge: 1,
+        rows: live(vec![row(2, "vsphere", "delete_vm", "denied")]),
+        edge: at(1),
         exhausted: true,
         took_ms: 1,
     })));
@@ -228,7 +228,7 @@ fn the_window_of_rows_stays_bounded_while_paging_back() {
     let generation = app.generation;
     let page = |from: i64| {
         (from..from + PAGE as i64)
-            .map(|i| row(i, "s", "t", "ok"))
+            .map(|i| Row::new(0, row(i, "s", "t", "ok")))
             .collect()
     };
     let mut next = 1_000_000 - PAGE as i64;
@@ -236,20 +236,20 @@ fn the_window_of_rows_stays_bounded_while_paging_back() {
         generation,
         anchor: Anchor::Newest,
         rows: page(next),
-        edge: next,
+        edge: at(next),
         exhausted: false,
         took_ms: 1,
     })));
     for _ in 0..200 {
         let fx = app.update(Action::PageUp);
         if let Some((_, Anchor::Before(edge), _, _)) = page_request(&fx) {
-            assert_eq!(edge, next, "pages continue where the last one ended");
+            assert_eq!(edge, at(next), "pages continue where the last one ended");
             next -= PAGE as i64;
             app.update(Action::Data(Box::new(Response::Page {
                 generation,
                 anchor: Anchor::Before(edge),
                 rows: page(next),
-                edge: next,
+                edge: at(next),
                 exhausted: false,
                 took_ms: 1,
             })));
@@ -282,8 +282,8 @@ fn a_missing_database_is_retried_on_the_timer() {
     app.update(Action::Data(Box::new(Response::Page {
         generation,
         anchor: Anchor::Newest,
-        rows: sample_rows(),
-        edge: 1,
+        rows: live(sample_rows()),
+        edge: at(1),
         exhausted: true,
         took_ms: 1,
     })));
@@ -319,7 +319,7 @@ fn a_rotation_starts_the_stream_over_on_the_new_file() {
     let mut app = app_with(sample_rows(), 120, 40);
     let before = app.generation;
     let fx = app.update(Action::Data(Box::new(Response::Tail {
-        rows: vec![row(1, "avi", "list_pools", "ok")],
+        rows: live(vec![row(1, "avi", "list_pools", "ok")]),
         rotated: true,
         more: false,
     })));

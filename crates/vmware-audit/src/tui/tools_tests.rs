@@ -3,7 +3,7 @@
 //! search modes, find and highlights.
 
 use super::action::{Action, Effect};
-use super::view::tests::{app_with, row, sample_rows};
+use super::view::tests::{app_with, at, live, row, sample_rows};
 
 fn clipboard(fx: &[Effect]) -> Option<serde_json::Value> {
     fx.iter().find_map(|e| match e {
@@ -57,7 +57,7 @@ fn marked_rows_are_found_again_and_copied_together() {
     assert_eq!(ids, [25, 28]);
     // `m` again unmarks.
     app.update(Action::Mark);
-    assert_eq!(app.marks.keys().copied().collect::<Vec<_>>(), [25]);
+    assert_eq!(app.marks.keys().copied().collect::<Vec<_>>(), [at(25)]);
 }
 
 #[test]
@@ -121,7 +121,7 @@ fn x_asks_for_a_file_and_exports_the_view_as_filtered() {
 
 #[test]
 fn j_jumps_to_the_last_row_at_or_before_a_time_and_pauses() {
-    use super::data::{Anchor, Request, Response};
+    use super::data::{Anchor, Pos, Request, Response};
     use super::state::Overlay;
     let mut app = app_with(sample_rows(), 120, 40);
     app.update(Action::JumpPrompt);
@@ -144,12 +144,12 @@ fn j_jumps_to_the_last_row_at_or_before_a_time_and_pauses() {
     let fx = app.update(Action::Data(Box::new(Response::Located {
         generation: app.generation,
         ts: ts.clone(),
-        id: Some(10),
+        at: Some(at(10)),
     })));
     let generation = match &fx[..] {
         [
             Effect::Request(Request::Page {
-                anchor: Anchor::At(10),
+                anchor: Anchor::At(Pos { file: 0, id: 10 }),
                 generation,
                 ..
             }),
@@ -158,9 +158,9 @@ fn j_jumps_to_the_last_row_at_or_before_a_time_and_pauses() {
     };
     app.update(Action::Data(Box::new(Response::Page {
         generation,
-        anchor: Anchor::At(10),
-        rows: sample_rows().into_iter().take(10).collect(),
-        edge: 1,
+        anchor: Anchor::At(at(10)),
+        rows: live(sample_rows().into_iter().take(10).collect()),
+        edge: at(1),
         exhausted: true,
         took_ms: 1,
     })));
@@ -170,7 +170,7 @@ fn j_jumps_to_the_last_row_at_or_before_a_time_and_pauses() {
     app.update(Action::Data(Box::new(Response::Located {
         generation: app.generation,
         ts: "2020-01-01T00:00:00+00:00".into(),
-        id: None,
+        at: None,
     })));
     assert!(
         app.notice
@@ -252,8 +252,8 @@ fn the_search_prompt_cycles_modes_refuses_a_broken_regex_and_highlights_matches(
     app.update(Action::Data(Box::new(super::data::Response::Page {
         generation: app.generation,
         anchor: super::data::Anchor::Newest,
-        rows: sample_rows(),
-        edge: 1,
+        rows: live(sample_rows()),
+        edge: at(1),
         exhausted: true,
         took_ms: 1,
     })));
@@ -319,4 +319,54 @@ fn a_find_keeps_every_row_and_n_moves_between_its_matches() {
         .backend()
         .to_string();
     assert!(text.contains("find=delete_pool (n N)"), "{text}");
+}
+
+#[test]
+fn a_reads_the_archives_as_one_history_and_again_the_live_file_alone() {
+    use super::data::{Anchor, Request};
+    let mut app = app_with(sample_rows(), 120, 40);
+    app.update(Action::Mark);
+    let before = app.generation;
+    let fx = app.update(Action::ToggleArchives);
+    assert!(app.archives);
+    // The worker switches first, then the overview and the newest page of
+    // the whole history, for new filters' generation.
+    let requests: Vec<&Request> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Request(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests[0], &Request::Archives(true));
+    assert_eq!(requests[1], &Request::Overview);
+    assert!(matches!(
+        requests[2],
+        Request::Page { anchor: Anchor::Newest, generation, .. } if *generation > before
+    ));
+    assert!(app.marks.is_empty(), "positions of another history");
+    let screen = format!("{:?}", super::view::tests::render(&app, 120, 40).backend());
+    assert!(screen.contains("rows +archives"), "{screen}");
+    let fx = app.update(Action::ToggleArchives);
+    assert!(!app.archives);
+    assert!(fx.contains(&Effect::Request(Request::Archives(false))));
+    // A saved filter with `archives = true` widens to the whole history; one
+    // without it leaves the history as it is.
+    let wide = crate::config::SavedFilter {
+        archives: true,
+        status: vec!["denied".into()],
+        ..Default::default()
+    };
+    app.saved.insert("wide".into(), wide);
+    app.saved
+        .insert("narrow".into(), crate::config::SavedFilter::default());
+    let fx = app.apply_saved(Some(&"wide".to_string()));
+    assert!(app.archives && fx.contains(&Effect::Request(Request::Archives(true))));
+    assert_eq!(app.filters.statuses, vec!["denied".to_string()]);
+    let fx = app.apply_saved(Some(&"narrow".to_string()));
+    assert!(app.archives);
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Request(Request::Archives(_))))
+    );
 }

@@ -3,7 +3,7 @@
 //! every behaviour can be driven and checked without a terminal.
 
 use super::action::{Action, Column, Effect};
-use super::data::{Anchor, Request, Response};
+use super::data::{Anchor, Pos, Request, Response};
 use super::keymap::Context;
 use super::state::stream::PAGE;
 use super::state::{App, Detail, Filters, Overlay, Pane, Picker};
@@ -129,6 +129,15 @@ impl App {
                 self.filters.statuses = statuses;
                 fx.extend(self.refilter_effects());
             }
+            Action::ToggleArchives => {
+                fx.extend(self.set_archives(!self.archives));
+                fx.extend(self.refilter_effects());
+                self.notice = Some(if self.archives {
+                    "reading the archives and the live file as one history".into()
+                } else {
+                    "reading the live file only".into()
+                });
+            }
             Action::Mark => self.mark(),
             Action::NextMark => fx.extend(self.go_to_mark(true)),
             Action::PrevMark => fx.extend(self.go_to_mark(false)),
@@ -220,7 +229,7 @@ impl App {
             Context::Stream => {
                 if let Some(row) = self.stream.selected_row() {
                     self.overlay = Overlay::Detail(Box::new(Detail {
-                        row: row.clone(),
+                        row: row.row.clone(),
                         scroll: 0,
                     }));
                 }
@@ -286,7 +295,7 @@ impl App {
                     self.stream.follow = false;
                     self.stream.at_newest = false;
                     self.stream.at_oldest = true;
-                    return self.request_page(Anchor::After(0));
+                    return self.request_page(Anchor::After(Pos::default()));
                 }
             }
             _ => {}
@@ -380,7 +389,7 @@ impl App {
                 match anchor {
                     Anchor::Newest => {
                         self.last_page_ms = Some(took_ms);
-                        let newest = rows.last().map_or(edge, |r| r.id);
+                        let newest = rows.last().map_or(edge, |r| r.pos);
                         self.stream.load_newest(rows, edge, exhausted, newest);
                     }
                     Anchor::Before(_) => self.stream.prepend(rows, edge, exhausted),
@@ -443,18 +452,18 @@ impl App {
                 }
             }
             Response::UserValues(Err(_)) => {}
-            Response::Located { generation, ts, id } => {
+            Response::Located { generation, ts, at } => {
                 if generation != self.generation {
                     return fx;
                 }
-                match id {
-                    Some(id) => {
+                match at {
+                    Some(at) => {
                         // Pages in flight are for the old window: drop them.
                         self.generation += 1;
                         self.stream.reset();
                         self.stream.follow = false;
                         self.stream.at_newest = false;
-                        fx.extend(self.request_page(Anchor::At(id)));
+                        fx.extend(self.request_page(Anchor::At(at)));
                         self.notice = Some(format!("at {ts} (End follows again)"));
                     }
                     None => self.notice = Some(format!("no row at or before {ts}")),

@@ -16,8 +16,8 @@ impl App {
     /// `m`: mark or unmark the selected row.
     pub(super) fn mark(&mut self) {
         if let Some(r) = self.stream.selected_row().cloned() {
-            if self.marks.remove(&r.id).is_none() {
-                self.marks.insert(r.id, r);
+            if self.marks.remove(&r.pos).is_none() {
+                self.marks.insert(r.pos, r.row);
             }
             self.notice = Some(format!(
                 "{} marked (] [ move between them, y copies them)",
@@ -30,11 +30,11 @@ impl App {
     pub(super) fn go_to_mark(&mut self, forward: bool) -> Vec<Effect> {
         let s = &self.stream;
         let found = if forward {
-            (s.selected + 1..s.rows.len()).find(|&i| self.marks.contains_key(&s.rows[i].id))
+            (s.selected + 1..s.rows.len()).find(|&i| self.marks.contains_key(&s.rows[i].pos))
         } else {
             (0..s.selected)
                 .rev()
-                .find(|&i| self.marks.contains_key(&s.rows[i].id))
+                .find(|&i| self.marks.contains_key(&s.rows[i].pos))
         };
         match found {
             Some(i) => {
@@ -82,7 +82,11 @@ impl App {
     /// `y`: the marked rows, or the selected one, to the clipboard as JSON.
     pub(super) fn copy(&mut self) -> Vec<Effect> {
         let rows: Vec<vmware_policy::audit::AuditRow> = if self.marks.is_empty() {
-            self.stream.selected_row().cloned().into_iter().collect()
+            self.stream
+                .selected_row()
+                .map(|r| r.row.clone())
+                .into_iter()
+                .collect()
         } else {
             self.marks.values().cloned().collect()
         };
@@ -108,6 +112,21 @@ impl App {
         Vec::new()
     }
 
+    /// Read the archives with the live file (or not). Positions of one
+    /// history mean nothing in the other: marks go; the caller starts the
+    /// stream over.
+    pub(super) fn set_archives(&mut self, on: bool) -> Vec<Effect> {
+        if self.archives == on {
+            return Vec::new();
+        }
+        self.archives = on;
+        self.marks.clear();
+        vec![
+            Effect::Request(Request::Archives(on)),
+            Effect::Request(Request::Overview),
+        ]
+    }
+
     /// A saved filter chosen (`F`): it replaces the filters in force.
     pub(super) fn apply_saved(&mut self, name: Option<&String>) -> Vec<Effect> {
         let Some(saved) = name.and_then(|n| self.saved.get(n)) else {
@@ -117,7 +136,15 @@ impl App {
             Ok(f) => {
                 self.filters = super::state::Filters::from_filter(f);
                 self.notice = Some(format!("filters {}", name.map_or("", String::as_str)));
-                self.refilter_effects()
+                // `archives = true` widens to the whole history; a saved
+                // filter without it leaves the history as it is.
+                let mut fx = if saved.archives {
+                    self.set_archives(true)
+                } else {
+                    Vec::new()
+                };
+                fx.extend(self.refilter_effects());
+                fx
             }
             Err(why) => {
                 self.notice = Some(format!(

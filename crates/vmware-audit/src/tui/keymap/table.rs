@@ -108,6 +108,13 @@ pub fn defaults() -> Vec<Binding> {
         ),
         b(
             Global,
+            key(KeyCode::Char('A'), SHIFT),
+            A::ToggleArchives,
+            "archives too (again: the live file only)",
+            "",
+        ),
+        b(
+            Global,
             ch('e'),
             A::OpenEditor,
             "edit the rules in force",

@@ -181,8 +181,11 @@ pub struct App {
     pub palette: crate::config::Palette,
     /// config.toml's saved filters, by name (`F`).
     pub saved: std::collections::BTreeMap<String, crate::config::SavedFilter>,
-    /// Rows marked with `m`, by id (kept whatever the filters; `y` copies them).
-    pub marks: std::collections::BTreeMap<i64, vmware_policy::audit::AuditRow>,
+    /// Rows marked with `m`, by position (kept whatever the filters; `y`
+    /// copies them, oldest first).
+    pub marks: std::collections::BTreeMap<super::data::Pos, vmware_policy::audit::AuditRow>,
+    /// The archives are read with the live file as one history (`--archives`, `A`).
+    pub archives: bool,
 }
 
 impl App {
@@ -214,6 +217,7 @@ impl App {
             rules_path: std::path::PathBuf::from("rules.yaml"),
             notice: None,
             marks: std::collections::BTreeMap::new(),
+            archives: false,
             palette: crate::config::Palette::default(),
             saved: std::collections::BTreeMap::new(),
         }

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use vmware_policy::audit::AuditRow;
+use super::super::data::{Pos, Row};
 
 /// Rows fetched per page.
 pub const PAGE: usize = 200;
@@ -16,7 +16,7 @@ pub const MARGIN: usize = 40;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stream {
     /// Oldest first.
-    pub rows: VecDeque<AuditRow>,
+    pub rows: VecDeque<Row>,
     pub selected: usize,
     /// The first row on screen.
     pub top: usize,
@@ -26,10 +26,10 @@ pub struct Stream {
     pub follow: bool,
     /// New matching rows that arrived while paused.
     pub pending: u64,
-    /// Fetch older rows before this id (exclusive).
-    pub older_edge: i64,
-    /// Fetch newer rows after this id (exclusive).
-    pub newer_edge: i64,
+    /// Fetch older rows before this position (exclusive).
+    pub older_edge: Pos,
+    /// Fetch newer rows after this position (exclusive).
+    pub newer_edge: Pos,
     /// Nothing older matches.
     pub at_oldest: bool,
     /// The window reaches the live end (new rows can be appended).
@@ -58,7 +58,7 @@ impl Stream {
         self.height = height;
     }
 
-    pub fn selected_row(&self) -> Option<&AuditRow> {
+    pub fn selected_row(&self) -> Option<&Row> {
         self.rows.get(self.selected)
     }
 
@@ -118,7 +118,7 @@ impl Stream {
     }
 
     /// The first page: the newest matching rows.
-    pub fn load_newest(&mut self, rows: Vec<AuditRow>, edge: i64, exhausted: bool, newest: i64) {
+    pub fn load_newest(&mut self, rows: Vec<Row>, edge: Pos, exhausted: bool, newest: Pos) {
         self.rows = rows.into();
         self.older_edge = edge;
         self.newer_edge = newest;
@@ -135,7 +135,7 @@ impl Stream {
     }
 
     /// Older rows arrived: put them in front, drop the newest beyond the cap.
-    pub fn prepend(&mut self, rows: Vec<AuditRow>, edge: i64, exhausted: bool) {
+    pub fn prepend(&mut self, rows: Vec<Row>, edge: Pos, exhausted: bool) {
         let n = rows.len();
         for r in rows.into_iter().rev() {
             self.rows.push_front(r);
@@ -152,7 +152,7 @@ impl Stream {
         if let Some(last) = self.rows.back()
             && !self.at_newest
         {
-            self.newer_edge = last.id;
+            self.newer_edge = last.pos;
         }
         self.loading = None;
         self.settle();
@@ -160,7 +160,7 @@ impl Stream {
 
     /// The page a jump asked for: rows up to the row jumped to, which is
     /// selected; paused, with newer rows fetched as the operator scrolls down.
-    pub fn load_at(&mut self, rows: Vec<AuditRow>, edge: i64, exhausted: bool) {
+    pub fn load_at(&mut self, rows: Vec<Row>, edge: Pos, exhausted: bool) {
         self.rows = rows.into();
         self.selected = self.rows.len().saturating_sub(1);
         self.top = self.selected.saturating_sub(self.height.saturating_sub(1));
@@ -169,13 +169,13 @@ impl Stream {
         self.follow = false;
         self.at_newest = false;
         self.initial = false;
-        self.newer_edge = self.rows.back().map_or(edge, |r| r.id);
+        self.newer_edge = self.rows.back().map_or(edge, |r| r.pos);
         self.loading = None;
         self.settle();
     }
 
     /// Newer rows arrived by paging down: append, drop the oldest beyond the cap.
-    pub fn append_page(&mut self, rows: Vec<AuditRow>, edge: i64, exhausted: bool) {
+    pub fn append_page(&mut self, rows: Vec<Row>, edge: Pos, exhausted: bool) {
         self.rows.extend(rows);
         self.newer_edge = edge;
         if exhausted {
@@ -187,7 +187,7 @@ impl Stream {
     }
 
     /// Live rows (already filtered) from the tail.
-    pub fn push_live(&mut self, rows: Vec<AuditRow>) {
+    pub fn push_live(&mut self, rows: Vec<Row>) {
         if rows.is_empty() {
             return;
         }
@@ -203,13 +203,13 @@ impl Stream {
                 // Keep the operator's place; these are fetched on the way down.
                 self.at_newest = false;
                 if let Some(last) = self.rows.back() {
-                    self.newer_edge = last.id;
+                    self.newer_edge = last.pos;
                 }
                 return;
             }
         }
         if let Some(last) = rows.last() {
-            self.newer_edge = last.id;
+            self.newer_edge = last.pos;
         }
         self.rows.extend(rows);
         self.trim_front();
@@ -226,7 +226,7 @@ impl Stream {
         if let Some(first) = self.rows.front()
             && !self.at_oldest
         {
-            self.older_edge = first.id;
+            self.older_edge = first.pos;
         }
     }
 }

@@ -19,6 +19,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         Some(n) => format!("{} rows", thousands(n)),
         None => "… rows".into(),
     };
+    // The count and the stream cover the archives too.
+    let rows = if app.archives {
+        format!("{rows} +archives")
+    } else {
+        rows
+    };
     let state = if app.problem.is_some() {
         Span::styled("◌ NO DATA", t.warn())
     } else if app.stream.follow {

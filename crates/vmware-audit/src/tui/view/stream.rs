@@ -105,7 +105,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
             }
         });
         let row = Row::new(cells);
-        let marked = app.marks.contains_key(&r.id);
+        let marked = app.marks.contains_key(&r.pos);
         match (s.top + i == s.selected, marked) {
             (true, true) => row.style(t.selected().patch(t.marked())),
             (true, false) => row.style(t.selected()),

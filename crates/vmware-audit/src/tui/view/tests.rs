@@ -7,7 +7,7 @@ use ratatui::backend::TestBackend;
 use vmware_policy::audit::{AuditRow, Stats};
 
 use crate::tui::action::{Action, Column};
-use crate::tui::data::{Anchor, DbProblem, Response};
+use crate::tui::data::{Anchor, DbProblem, Pos, Response, Row};
 use crate::tui::state::{App, RulesInfo, WindowInfo};
 
 pub fn now() -> DateTime<Utc> {
@@ -35,6 +35,16 @@ pub fn rules() -> RulesInfo {
         revision: None,
         seal: None,
     }
+}
+
+/// Rows of the live file (the only one read unless archives are).
+pub fn live(rows: Vec<AuditRow>) -> Vec<Row> {
+    rows.into_iter().map(|r| Row::new(0, r)).collect()
+}
+
+/// A position in the live file.
+pub fn at(id: i64) -> Pos {
+    Pos { file: 0, id }
 }
 
 pub fn row(id: i64, skill: &str, tool: &str, status: &str) -> AuditRow {
@@ -106,8 +116,8 @@ pub fn app_with(rows: Vec<AuditRow>, w: u16, h: u16) -> App {
     app.update(Action::Data(Box::new(Response::Page {
         generation,
         anchor: Anchor::Newest,
-        rows,
-        edge: 1,
+        rows: live(rows),
+        edge: at(1),
         exhausted: true,
         took_ms: 3,
     })));
