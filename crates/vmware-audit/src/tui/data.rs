@@ -41,6 +41,17 @@ pub enum Request {
     Locate { generation: u64, ts: String },
     /// Read the archives with the live file as one history (or stop).
     Archives(bool),
+    /// The nearest row past `from` (newer when `forward`) that the view
+    /// shows (`filter`, `search`) and `find` matches: `n`/`N` beyond the rows
+    /// loaded.
+    Find {
+        generation: u64,
+        filter: Filter,
+        search: Option<super::search::SearchSpec>,
+        find: super::search::SearchSpec,
+        from: Pos,
+        forward: bool,
+    },
     /// Write the rows of the view (its filter and search) to a new file.
     Export {
         path: std::path::PathBuf,
@@ -112,6 +123,12 @@ pub enum Response {
         ts: String,
         at: Option<Pos>,
     },
+    /// [`Request::Find`]'s answer.
+    Found {
+        generation: u64,
+        forward: bool,
+        at: Option<Pos>,
+    },
     /// Rows written to the file, or why not.
     Exported(Result<(std::path::PathBuf, u64), String>),
     /// The replay's report and how long it took (ms).
@@ -158,7 +175,10 @@ impl Worker {
     }
 
     pub fn send(&self, r: Request) {
-        if let Request::Page { generation, .. } | Request::Stats { generation, .. } = &r {
+        if let Request::Page { generation, .. }
+        | Request::Stats { generation, .. }
+        | Request::Find { generation, .. } = &r
+        {
             self.latest_gen.fetch_max(*generation, Ordering::Relaxed);
         }
         let _ = self.tx.send(r);
@@ -367,6 +387,66 @@ fn handle(
                 stats: history(db)
                     .and_then(|h| stats::compute(&h, &filter, bucket))
                     .map_err(|e| e.to_string()),
+            }))
+        }
+        Request::Find {
+            generation,
+            filter,
+            search,
+            find,
+            from,
+            forward,
+        } => {
+            if stale(generation) {
+                return Ok(None);
+            }
+            db.ensure()?;
+            let newest = db.tail.as_ref().map_or(0, Tail::last_id);
+            let (Ok(find), search) = (
+                Search::compile(&find),
+                search.as_ref().and_then(|s| Search::compile(s).ok()),
+            ) else {
+                return Ok(None);
+            };
+            for reader in &mut db.files {
+                let latest = latest_gen.clone();
+                reader.interrupt_when(Some(move || generation < latest.load(Ordering::Relaxed)));
+            }
+            // Rows `find` matches, one at a time, until one the view's own
+            // search keeps too (most views have none: the first one).
+            let mut anchor = if forward {
+                Anchor::After(from)
+            } else {
+                Anchor::Before(from)
+            };
+            let at = loop {
+                match page(&db.files, &filter, Some(&find), anchor, newest, 1, &|| {
+                    stale(generation)
+                }) {
+                    Ok(Some((rows, edge, exhausted))) => {
+                        if let Some(r) = rows.first()
+                            && search.as_ref().is_none_or(|s| s.matches(r))
+                        {
+                            break Some(r.pos);
+                        }
+                        if exhausted {
+                            break None;
+                        }
+                        anchor = if forward {
+                            Anchor::After(edge)
+                        } else {
+                            Anchor::Before(edge)
+                        };
+                    }
+                    Ok(None) => return Ok(None),
+                    Err(_) if stale(generation) => return Ok(None),
+                    Err(e) => return Err(db.fail(&ReadError::Sqlite(e))),
+                }
+            };
+            Ok(Some(Response::Found {
+                generation,
+                forward,
+                at,
             }))
         }
         Request::Archives(on) => {

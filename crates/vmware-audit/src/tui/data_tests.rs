@@ -475,3 +475,53 @@ fn the_worker_reads_the_archives_when_asked_and_jumps_into_them() {
     };
     assert_eq!(rows.len(), 20);
 }
+
+#[test]
+fn find_looks_past_the_window_across_files() {
+    let (_d, db) = three_files();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let w = Worker::spawn(db.clone(), true, tx, |r| r);
+    let recv = || loop {
+        match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
+            Response::Ready => continue,
+            r => return r,
+        }
+    };
+    let find = |from, forward, search: Option<&str>| Request::Find {
+        generation: 1,
+        filter: Filter {
+            statuses: vec!["denied".into()],
+            ..Filter::default()
+        },
+        search: search.map(|q| {
+            super::super::search::SearchSpec::new(q, super::super::search::Mode::Substring)
+        }),
+        find: super::super::search::SearchSpec::new("first", super::super::search::Mode::Substring),
+        from,
+        forward,
+    };
+    // Back from the live file's first row: the newest denied "first" row
+    // (seq 24) in Python's archive.
+    w.send(find(Pos { file: 2, id: 1 }, false, None));
+    assert_eq!(
+        recv(),
+        Response::Found {
+            generation: 1,
+            forward: false,
+            at: Some(Pos { file: 0, id: 25 })
+        }
+    );
+    // With the view's own search too: seq 20 is the newest that has a 0.
+    w.send(find(Pos { file: 2, id: 1 }, false, Some("\"seq\": 20")));
+    assert_eq!(
+        recv(),
+        Response::Found {
+            generation: 1,
+            forward: false,
+            at: Some(Pos { file: 0, id: 21 })
+        }
+    );
+    // Forward from there: nothing more.
+    w.send(find(Pos { file: 0, id: 25 }, true, None));
+    assert!(matches!(recv(), Response::Found { at: None, .. }));
+}

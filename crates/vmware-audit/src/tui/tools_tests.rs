@@ -370,3 +370,81 @@ fn a_reads_the_archives_as_one_history_and_again_the_live_file_alone() {
             .any(|e| matches!(e, Effect::Request(Request::Archives(_))))
     );
 }
+
+#[test]
+fn n_and_marks_reach_past_the_rows_loaded() {
+    use super::data::{Anchor, Pos, Request, Response};
+    let mut app = app_with(sample_rows(), 120, 40);
+    // Rows 1..=30 are loaded, but older ones exist.
+    app.stream.at_oldest = false;
+    app.update(Action::Search);
+    for c in "no_such_tool_here".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::SearchFind);
+    app.update(Action::Confirm);
+    let fx = app.update(Action::PrevMatch);
+    let (generation, from) = match &fx[..] {
+        [
+            Effect::Request(Request::Find {
+                generation,
+                from,
+                forward: false,
+                find,
+                ..
+            }),
+        ] if find.query == "no_such_tool_here" => (*generation, *from),
+        other => panic!("the worker is asked past the window: {other:?}"),
+    };
+    assert_eq!(from, at(1), "from the oldest row loaded");
+    // Found in an older file: the window is read again up to it, selected.
+    let found = Pos { file: 0, id: 7 };
+    let fx = app.update(Action::Data(Box::new(Response::Found {
+        generation,
+        forward: false,
+        at: Some(found),
+    })));
+    assert!(
+        fx.iter().any(|e| matches!(e,
+            Effect::Request(Request::Page { anchor: Anchor::At(p), generation: g, .. })
+                if *p == found && *g > generation)),
+        "{fx:?}"
+    );
+    assert!(!app.stream.follow);
+    // Nothing further: said so.
+    let g = app.generation;
+    app.update(Action::Data(Box::new(Response::Found {
+        generation: g,
+        forward: false,
+        at: None,
+    })));
+    assert_eq!(app.notice.as_deref(), Some("no match above"));
+
+    // A mark outside the window: `[` reads the window again up to it.
+    let mut app = app_with(sample_rows(), 120, 40);
+    let far = Pos { file: 0, id: 3 };
+    app.marks
+        .insert(far, row(3, "vsphere", "delete_vm", "denied"));
+    // A nearer one the view does not show (another status) is passed over.
+    app.marks
+        .insert(Pos { file: 0, id: 5 }, row(5, "vsphere", "list_vms", "ok"));
+    app.stream.rows.retain(|r| r.id > 10);
+    app.stream.settle();
+    app.update(Action::DeniedOnly);
+    app.update(Action::Data(Box::new(Response::Page {
+        generation: app.generation,
+        anchor: Anchor::Newest,
+        rows: live(vec![row(20, "vsphere", "delete_vm", "denied")]),
+        edge: at(20),
+        exhausted: false,
+        took_ms: 1,
+    })));
+    assert_eq!(app.stream.rows.len(), 1, "only row 20 is loaded");
+    let fx = app.update(Action::PrevMark);
+    assert!(
+        fx.iter().any(
+            |e| matches!(e, Effect::Request(Request::Page { anchor: Anchor::At(p), .. }) if *p == far)
+        ),
+        "{fx:?}"
+    );
+}

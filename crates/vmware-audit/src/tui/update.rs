@@ -340,6 +340,17 @@ impl App {
         }
     }
 
+    /// Read the window again ending at `at`, which is selected (a jump, a
+    /// match or a mark beyond the rows loaded); paused.
+    pub(super) fn go_to(&mut self, at: super::data::Pos) -> Vec<Effect> {
+        // Pages in flight are for the old window: drop them.
+        self.generation += 1;
+        self.stream.reset();
+        self.stream.follow = false;
+        self.stream.at_newest = false;
+        self.request_page(Anchor::At(at))
+    }
+
     /// The filters changed: start over from the newest matching rows.
     pub(super) fn refilter_effects(&mut self) -> Vec<Effect> {
         self.generation += 1;
@@ -458,15 +469,31 @@ impl App {
                 }
                 match at {
                     Some(at) => {
-                        // Pages in flight are for the old window: drop them.
-                        self.generation += 1;
-                        self.stream.reset();
-                        self.stream.follow = false;
-                        self.stream.at_newest = false;
-                        fx.extend(self.request_page(Anchor::At(at)));
+                        fx.extend(self.go_to(at));
                         self.notice = Some(format!("at {ts} (End follows again)"));
                     }
                     None => self.notice = Some(format!("no row at or before {ts}")),
+                }
+            }
+            Response::Found {
+                generation,
+                forward,
+                at,
+            } => {
+                if generation != self.generation {
+                    return fx;
+                }
+                match at {
+                    Some(at) => {
+                        fx.extend(self.go_to(at));
+                        self.notice = Some("next match (End follows again)".into());
+                    }
+                    None => {
+                        self.notice = Some(format!(
+                            "no match {}",
+                            if forward { "below" } else { "above" }
+                        ))
+                    }
                 }
             }
             Response::Exported(r) => {

@@ -36,23 +36,36 @@ impl App {
                 .rev()
                 .find(|&i| self.marks.contains_key(&s.rows[i].pos))
         };
-        match found {
-            Some(i) => {
-                let delta = i as isize - self.stream.selected as isize;
-                return self.scroll(Context::Stream, delta);
-            }
+        if let Some(i) = found {
+            let delta = i as isize - self.stream.selected as isize;
+            return self.scroll(Context::Stream, delta);
+        }
+        // Beyond the rows loaded: the nearest mark the view shows.
+        let Some(here) = self.stream.selected_row().map(|r| r.pos) else {
+            return Vec::new();
+        };
+        let shown = |(p, r): (&super::data::Pos, &vmware_policy::audit::AuditRow)| {
+            self.selects(r).then_some(*p)
+        };
+        let next = if forward {
+            self.marks.range(here..).skip(1).find_map(shown)
+        } else {
+            self.marks.range(..here).rev().find_map(shown)
+        };
+        match next {
+            Some(at) => self.go_to(at),
             None => {
                 self.notice = Some(format!(
-                    "no marked row {} in the rows loaded",
+                    "no marked row {} in this view",
                     if forward { "below" } else { "above" }
                 ));
+                Vec::new()
             }
         }
-        Vec::new()
     }
 
-    /// `n` / `N`: the next or previous row the find matches, among the rows
-    /// loaded (every row stays in the stream).
+    /// `n` / `N`: the next or previous row the find matches (every row stays
+    /// in the stream); past the rows loaded, the worker looks for it.
     pub(super) fn go_to_match(&mut self, forward: bool) -> Vec<Effect> {
         let Some(find) = &self.find else {
             self.notice = Some("no find: / then Ctrl-f to find without filtering".into());
@@ -64,14 +77,30 @@ impl App {
         } else {
             (0..s.selected).rev().find(|&i| find.matches(&s.rows[i]))
         };
-        match found {
-            Some(i) => {
-                let delta = i as isize - self.stream.selected as isize;
-                self.scroll(Context::Stream, delta)
+        if let Some(i) = found {
+            let delta = i as isize - self.stream.selected as isize;
+            return self.scroll(Context::Stream, delta);
+        }
+        let edge = if forward {
+            (!s.at_newest).then(|| s.rows.back().map(|r| r.pos))
+        } else {
+            (!s.at_oldest).then(|| s.rows.front().map(|r| r.pos))
+        };
+        match edge.flatten() {
+            Some(from) => {
+                self.notice = Some("finding…".into());
+                vec![Effect::Request(Request::Find {
+                    generation: self.generation,
+                    filter: self.filters.to_filter(),
+                    search: self.filters.search.clone(),
+                    find: find.spec().clone(),
+                    from,
+                    forward,
+                })]
             }
             None => {
                 self.notice = Some(format!(
-                    "no match {} in the rows loaded",
+                    "no match {}",
                     if forward { "below" } else { "above" }
                 ));
                 Vec::new()
