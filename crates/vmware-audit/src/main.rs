@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod fleet;
 mod seal;
 mod signed_rules;
 mod tui;
@@ -45,17 +46,19 @@ fn main() {
         Command::Config => cli::config::run(),
         Command::Seal(a) => cli::seal::seal(&ctx, a),
         Command::Verify(a) => cli::seal::verify(&ctx, a),
+        Command::Ship(a) => cli::ship::run(&ctx, a),
         Command::Completions { shell } => cli::misc::completions(*shell),
         Command::Man => cli::misc::man(),
         Command::Tui(a) if a.demo => cli::demo::run(&ctx, cli.db.clone(), cli.rules.clone()),
-        Command::Tui(a) => match tui_filter(a) {
-            Ok(filter) => tui::run(tui::Options {
+        Command::Tui(a) => match tui_filter(a).and_then(|f| Ok((f, ctx.fleet_target()?))) {
+            Ok((filter, source)) => tui::run(tui::Options {
                 db: ctx.db.clone(),
                 rules: ctx.rules.clone(),
                 color: ctx.color,
                 edit: a.edit,
                 filter,
                 archives: a.filter.archives,
+                source,
             }),
             Err(e) => cli::output::fail(&e),
         },

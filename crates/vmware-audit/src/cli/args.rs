@@ -60,6 +60,11 @@ pub struct Cli {
     /// Colour: auto (a terminal, and NO_COLOR unset), always, never
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Read the fleet instead of this host's files (log, export, stats, tui):
+    /// postgres://user@host:5432/db[?sslmode=require&sslrootcert=CA.pem]; the
+    /// password comes from PGPASSWORD or ~/.pgpass, never from here
+    #[arg(long, global = true, env = "VMWARE_AUDIT_SOURCE", value_name = "URL")]
+    pub source: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -98,6 +103,9 @@ pub enum Command {
     /// Check every sealed row against its signed checkpoints; exit 1 naming the
     /// first row changed, deleted or inserted, or the checkpoint that is wrong
     Verify(VerifyArgs),
+    /// Send this host's audit rows (live file and archives) to the fleet's
+    /// PostgreSQL, exactly once; runs until SIGTERM (or --once)
+    Ship(ShipArgs),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -181,6 +189,12 @@ pub struct FilterArgs {
     /// Leave out this risk level (repeatable)
     #[arg(long = "not-risk", value_name = "LEVEL")]
     pub not_risk: Vec<String>,
+    /// Only rows shipped from this host (repeatable; with --source postgres://)
+    #[arg(long, value_name = "HOST_ID")]
+    pub host: Vec<String>,
+    /// Leave out this host (repeatable; with --source postgres://)
+    #[arg(long = "not-host", value_name = "HOST_ID")]
+    pub not_host: Vec<String>,
     /// Read the rotated archives too, with the live database, as one history
     #[arg(long)]
     pub archives: bool,
@@ -392,4 +406,25 @@ pub struct GenerateArgs {
     /// End of the period (RFC 3339) [default: now]
     #[arg(long)]
     pub end: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ShipArgs {
+    /// The fleet's PostgreSQL: postgres://user@host:5432/db[?sslmode=require&sslrootcert=CA.pem]
+    /// (the password from PGPASSWORD or ~/.pgpass, never in the URL)
+    #[arg(long, env = "VMWARE_AUDIT_SHIP_TO", value_name = "URL")]
+    pub to: String,
+    /// This host's name in the fleet [default: the host name]
+    #[arg(long = "host-id", value_name = "ID")]
+    pub host_id: Option<String>,
+    /// Ship what there is now and exit (exit 1 if the server stays unreachable)
+    #[arg(long)]
+    pub once: bool,
+    /// Create the central schema and roles (idempotent), then exit
+    #[arg(long = "init-schema")]
+    pub init_schema: bool,
+    /// Forget this host's shipping state (our retention stops holding unshipped
+    /// archives), then exit
+    #[arg(long, conflicts_with_all = ["once", "init_schema"])]
+    pub forget: bool,
 }

@@ -21,6 +21,8 @@ pub struct Ctx {
     pub tty: bool,
     /// Columns available for a table.
     pub width: usize,
+    /// `--source`: the fleet's PostgreSQL instead of the local files.
+    pub source: Option<String>,
 }
 
 impl Ctx {
@@ -50,6 +52,7 @@ impl Ctx {
             color,
             tty,
             width: width.max(40),
+            source: cli.source.clone(),
         }
     }
 
@@ -214,6 +217,8 @@ impl FilterArgs {
             not_agents: self.not_agent.clone(),
             not_users: self.not_user.clone(),
             not_risks: self.not_risk.clone(),
+            hosts: self.host.clone(),
+            not_hosts: self.not_host.clone(),
             since: self
                 .since
                 .as_deref()

@@ -85,6 +85,7 @@ pub fn run(ctx: &Ctx, db: Option<PathBuf>, rules: Option<PathBuf>) -> i32 {
         edit: false,
         filter: vmware_policy::audit::Filter::default(),
         archives: false,
+        source: None,
     });
     stop.store(true, Ordering::Relaxed);
     for a in agents {

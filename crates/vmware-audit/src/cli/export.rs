@@ -3,17 +3,18 @@
 
 use std::io::{BufWriter, Write};
 
-use vmware_policy::audit::{AuditRow, Filter, History, Order};
+use vmware_policy::audit::{AuditRow, Filter, Order};
 
 use super::args::{ExportArgs, ExportFormat};
-use super::common::{Ctx, sqlite_error};
+use super::common::Ctx;
 use super::output::{self, CSV_HEADER, JsonArray};
+use super::source::Source;
 
 /// Stream the rows `filter` selects (newest first, at most `limit`, those
 /// `keep` accepts) to `out` in `format`: `export` and the TUI's export both
 /// write through here. Returns the rows written.
 pub fn write_rows(
-    history: &History,
+    source: &Source,
     filter: &Filter,
     format: ExportFormat,
     limit: Option<usize>,
@@ -27,7 +28,7 @@ pub fn write_rows(
     if format == ExportFormat::Csv {
         io = out.write_all(CSV_HEADER.as_bytes());
     }
-    let read = history.for_each(filter, Order::NewestFirst, limit, |row| {
+    let read = source.for_each(filter, Order::NewestFirst, limit, |row| {
         if !keep(&row) {
             return true;
         }
@@ -49,7 +50,8 @@ pub fn write_rows(
 
 #[derive(Debug)]
 pub enum WriteError {
-    Read(rusqlite::Error),
+    /// Reading failed: said as an operator should read it.
+    Read(String),
     Write(std::io::Error),
 }
 
@@ -58,15 +60,15 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> i32 {
         Ok(f) => f,
         Err(e) => return output::fail(&e),
     };
-    let history = match ctx.open_history(a.filter.archives) {
-        Ok(h) => h,
+    let source = match ctx.open_source(a.filter.archives) {
+        Ok(s) => s,
         Err(e) => return output::fail(&e),
     };
-    super::common::warn_unknown_values(&filter, &history);
+    source.warn_unknown_values(&filter);
     let limit = (a.limit > 0).then_some(a.limit);
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match write_rows(
-        &history,
+        &source,
         &filter,
         a.format,
         limit,
@@ -74,7 +76,7 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> i32 {
         &|_| true,
         &mut out,
     ) {
-        Err(WriteError::Read(e)) => output::fail(&sqlite_error(&e, &ctx.db)),
+        Err(WriteError::Read(e)) => output::fail(&e),
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(WriteError::Write(_)) | Ok(_) => 0,
     }

@@ -3,7 +3,6 @@
 //! rotation of the database, until Ctrl-C.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use vmware_policy::audit::tail::{BATCH, Tail};
@@ -26,11 +25,14 @@ pub fn table(ctx: &Ctx, rows: &[AuditRow], fixed: bool) -> Table {
         flex,
         right,
     };
+    // Fleet rows (`--source postgres://`) say which host they came from.
+    let hosts = rows.iter().any(|r| !r.host.is_empty());
+    let host_w = if hosts { 12 } else { 0 };
     let tool_fixed = ctx
         .width
-        .saturating_sub(14 + 10 + 12 + 8 + 6 + 7 + 10 + 6 + 16)
+        .saturating_sub(14 + 10 + 12 + 8 + 6 + 7 + 10 + 6 + 16 + host_w)
         .clamp(12, 40);
-    Table {
+    let mut t = Table {
         columns: vec![
             col(
                 if ctx.local {
@@ -76,7 +78,14 @@ pub fn table(ctx: &Ctx, rows: &[AuditRow], fixed: bool) -> Table {
                 ]
             })
             .collect(),
+    };
+    if hosts {
+        t.columns.insert(1, col("Host", 12, 16, false, false));
+        for (row, r) in t.rows.iter_mut().zip(rows) {
+            row.insert(1, (term_safe(&r.host).into_owned(), Paint::Cyan));
+        }
     }
+    t
 }
 
 pub fn run(ctx: &Ctx, a: &LogArgs) -> i32 {
@@ -84,18 +93,18 @@ pub fn run(ctx: &Ctx, a: &LogArgs) -> i32 {
         Ok(f) => f,
         Err(e) => return output::fail(&e),
     };
+    match ctx.fleet_target() {
+        Ok(Some(target)) => return super::log_fleet::run(ctx, a, &filter, &target),
+        Ok(None) => {}
+        Err(e) => return output::fail(&e),
+    }
     if a.follow && !ctx.db.exists() {
         // As `tail -F` and the TUI: wait for the first skill to create it.
         eprintln!(
             "vmware-audit: {} does not exist yet; waiting for it (Ctrl-C ends)",
             vmware_policy::safe_text::term_safe(&ctx.db.display().to_string())
         );
-        let format = if a.json {
-            Format::Jsonl
-        } else {
-            Format::of(a.json, a.jsonl)
-        };
-        return follow(ctx, &filter, 0, format, true);
+        return follow(ctx, &filter, 0, format_of(a), true);
     }
     let history = match ctx.open_history(a.filter.archives) {
         Ok(h) => h,
@@ -123,54 +132,22 @@ pub fn run(ctx: &Ctx, a: &LogArgs) -> i32 {
         Err(e) => return output::fail(&sqlite_error(&e, &ctx.db)),
     };
     rows.reverse();
-    // Followed rows arrive one at a time: with --follow, JSON is JSON lines.
-    let format = if a.follow && a.json {
-        Format::Jsonl
-    } else {
-        Format::of(a.json, a.jsonl)
-    };
-    let mut out = std::io::stdout().lock();
-    let written = match format {
-        Format::Json => output::json_array(&mut out, &rows),
-        Format::Jsonl => rows.iter().try_for_each(|r| output::json_line(&mut out, r)),
-        Format::Table if rows.is_empty() && !a.follow => writeln!(out, "No audit records found."),
-        Format::Table if rows.is_empty() => Ok(()),
-        Format::Table => out.write_all(
-            table(ctx, &rows, a.follow)
-                .render(ctx.width, ctx.color)
-                .as_bytes(),
-        ),
-    };
-    if written.is_err() {
+    let format = format_of(a);
+    if print_first(ctx, a, &rows, format).is_err() {
         return 0; // a closed pipe (`| head`) is not an error
     }
-    drop(out);
     if a.follow {
         return follow(ctx, &filter, start_id.unwrap_or(0), format, rows.is_empty());
     }
     0
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::Relaxed);
-}
-
-/// Ctrl-C (and SIGTERM) end the follow cleanly: the current batch is finished.
-fn catch_interrupt() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
-}
-
 fn follow(ctx: &Ctx, filter: &Filter, start: i64, format: Format, need_header: bool) -> i32 {
-    catch_interrupt();
+    // Ctrl-C (and SIGTERM) end the follow cleanly: the current batch is finished.
+    super::signals::catch();
     let mut tail = Tail::new(&ctx.db, start);
     let mut header = need_header;
-    while !STOP.load(Ordering::Relaxed) {
+    while !super::signals::stopping() {
         std::thread::sleep(Duration::from_millis(150));
         loop {
             let rows = match tail.poll(filter) {
@@ -193,7 +170,37 @@ fn follow(ctx: &Ctx, filter: &Filter, start: i64, format: Format, need_header: b
     0
 }
 
-fn print_rows(
+/// Followed rows arrive one at a time: with --follow, JSON is JSON lines.
+pub(super) fn format_of(a: &LogArgs) -> Format {
+    if a.follow && a.json {
+        Format::Jsonl
+    } else {
+        Format::of(a.json, a.jsonl)
+    }
+}
+
+/// The rows before the follow (oldest first), or that there are none.
+pub(super) fn print_first(
+    ctx: &Ctx,
+    a: &LogArgs,
+    rows: &[AuditRow],
+    format: Format,
+) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => output::json_array(&mut out, rows),
+        Format::Jsonl => rows.iter().try_for_each(|r| output::json_line(&mut out, r)),
+        Format::Table if rows.is_empty() && !a.follow => writeln!(out, "No audit records found."),
+        Format::Table if rows.is_empty() => Ok(()),
+        Format::Table => out.write_all(
+            table(ctx, rows, a.follow)
+                .render(ctx.width, ctx.color)
+                .as_bytes(),
+        ),
+    }
+}
+
+pub(super) fn print_rows(
     ctx: &Ctx,
     rows: &[AuditRow],
     format: Format,

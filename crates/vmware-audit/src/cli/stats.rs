@@ -6,11 +6,11 @@ use std::io::Write;
 
 use chrono::Utc;
 use serde_json::json;
-use vmware_policy::audit::{Bucket, Stats, python_ts, stats};
+use vmware_policy::audit::{Bucket, Stats, python_ts};
 use vmware_policy::safe_text::{term_safe, to_json};
 
 use super::args::{By, StatsArgs};
-use super::common::{Ctx, sqlite_error};
+use super::common::Ctx;
 use super::output;
 use super::style::Paint;
 
@@ -37,16 +37,16 @@ pub fn run(ctx: &Ctx, a: &StatsArgs) -> i32 {
         None if a.days <= 2 => Bucket::Hour,
         None => Bucket::Day,
     };
-    let history = match ctx.open_history(a.filter.archives) {
-        Ok(h) => h,
+    let source = match ctx.open_source(a.filter.archives) {
+        Ok(s) => s,
         Err(e) => return output::fail(&e),
     };
-    super::common::warn_unknown_values(&filter, &history);
-    let s = match stats::compute(&history, &filter, bucket) {
+    source.warn_unknown_values(&filter);
+    let s = match source.stats(&filter, bucket) {
         Ok(s) => s,
-        Err(e) => return output::fail(&sqlite_error(&e, &ctx.db)),
+        Err(e) => return output::fail(&e),
     };
-    let doc = json!({
+    let mut doc = json!({
         "days": a.days,
         "since": filter.since,
         "total": s.total,
@@ -61,6 +61,11 @@ pub fn run(ctx: &Ctx, a: &StatsArgs) -> i32 {
         "bucket": bucket,
         "series": s.series.iter().map(|(b, n, d)| json!({"bucket": b, "calls": n, "denied": d})).collect::<Vec<_>>(),
     });
+    if source.is_fleet()
+        && let Some(o) = doc.as_object_mut()
+    {
+        o.insert("by_host".into(), pairs(&s.by_host, usize::MAX));
+    }
     let text = if a.json {
         to_json(&doc, true) + "\n"
     } else if a.jsonl {
@@ -177,6 +182,9 @@ fn render(ctx: &Ctx, a: &StatsArgs, s: &Stats, bucket: Bucket, since: &str) -> S
     );
     section(ctx, &mut out, "By agent", &s.by_agent, usize::MAX, false);
     section(ctx, &mut out, "By risk", &s.by_risk, usize::MAX, false);
+    if !s.by_host.is_empty() {
+        section(ctx, &mut out, "By host", &s.by_host, usize::MAX, false);
+    }
     let unit = match bucket {
         Bucket::Minute => "minute",
         Bucket::Hour => "hour",

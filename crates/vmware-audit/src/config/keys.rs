@@ -22,6 +22,7 @@ pub fn actions() -> Vec<(&'static str, Action)> {
         ("filter_agent", Action::OpenPicker(Column::Agent)),
         ("filter_user", Action::OpenPicker(Column::User)),
         ("filter_risk", Action::OpenPicker(Column::Risk)),
+        ("filter_host", Action::OpenPicker(Column::Host)),
         ("denied_only", Action::DeniedOnly),
         ("range", Action::CycleRange),
         ("clear_filters", Action::ClearFilters),

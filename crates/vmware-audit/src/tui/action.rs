@@ -16,17 +16,20 @@ pub enum Column {
     Agent,
     User,
     Risk,
+    /// The host a fleet row came from (`--source postgres://`).
+    Host,
 }
 
 impl Column {
     /// Every column, in the filter bar's order.
-    pub const ALL: [Column; 6] = [
+    pub const ALL: [Column; 7] = [
         Column::Skill,
         Column::Status,
         Column::Tool,
         Column::Agent,
         Column::User,
         Column::Risk,
+        Column::Host,
     ];
 
     pub fn label(self) -> &'static str {
@@ -37,6 +40,7 @@ impl Column {
             Column::Agent => "agent",
             Column::User => "user",
             Column::Risk => "risk",
+            Column::Host => "host",
         }
     }
 }

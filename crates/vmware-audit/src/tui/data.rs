@@ -13,7 +13,7 @@ use vmware_policy::audit::stats::{self, Bucket, Stats};
 use vmware_policy::audit::tail::{BATCH, Tail};
 use vmware_policy::audit::{Filter, History, ReadError, Reader};
 
-pub use super::paging::{Anchor, Pos, Row, page};
+pub use super::paging::{Anchor, Pos, Row, ScanError, page};
 use super::search::Search;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -160,16 +160,39 @@ impl Worker {
         out: Sender<E>,
         wrap: fn(Response) -> E,
     ) -> Worker {
+        let db = Db {
+            path: db,
+            archives,
+            files: Vec::new(),
+            tail: None,
+        };
+        Worker::start(Backend::Local(Box::new(db)), out, wrap)
+    }
+
+    /// The worker on the fleet's PostgreSQL (`tui --source postgres://`).
+    pub fn spawn_fleet<E: Send + 'static>(
+        target: crate::fleet::connect::Target,
+        out: Sender<E>,
+        wrap: fn(Response) -> E,
+    ) -> Worker {
+        Worker::start(
+            Backend::Fleet(Box::new(super::data_fleet::FleetDb::new(target))),
+            out,
+            wrap,
+        )
+    }
+
+    fn start<E: Send + 'static>(
+        backend: Backend,
+        out: Sender<E>,
+        wrap: fn(Response) -> E,
+    ) -> Worker {
         let (tx, rx) = std::sync::mpsc::channel();
         let latest_gen = Arc::new(AtomicU64::new(0));
         let generation = latest_gen.clone();
         std::thread::Builder::new()
             .name("tui-data".into())
-            .spawn(move || {
-                serve(db, archives, rx, generation, move |r| {
-                    out.send(wrap(r)).is_ok()
-                })
-            })
+            .spawn(move || serve(backend, rx, generation, move |r| out.send(wrap(r)).is_ok()))
             .expect("spawn the data worker thread");
         Worker { tx, latest_gen }
     }
@@ -192,7 +215,6 @@ struct Db {
     /// The files read, oldest first, the live one last; empty until opened.
     files: Vec<Reader>,
     tail: Option<Tail>,
-    problem: Option<DbProblem>,
 }
 
 impl Db {
@@ -233,6 +255,13 @@ impl Db {
         self.tail = None;
         problem(e, &self.path)
     }
+
+    fn fail_scan(&mut self, e: ScanError) -> DbProblem {
+        match e {
+            ScanError::Sqlite(e) => self.fail(&ReadError::Sqlite(e)),
+            ScanError::Fleet(e) => DbProblem::Unreadable(e),
+        }
+    }
 }
 
 fn problem(e: &ReadError, path: &std::path::Path) -> DbProblem {
@@ -259,33 +288,35 @@ fn problem(e: &ReadError, path: &std::path::Path) -> DbProblem {
     }
 }
 
+/// What the worker reads.
+enum Backend {
+    Local(Box<Db>),
+    Fleet(Box<super::data_fleet::FleetDb>),
+}
+
 fn serve(
-    path: PathBuf,
-    archives: bool,
+    mut backend: Backend,
     rx: Receiver<Request>,
     latest_gen: Arc<AtomicU64>,
     send: impl Fn(Response) -> bool,
 ) {
-    let mut db = Db {
-        path,
-        archives,
-        files: Vec::new(),
-        tail: None,
-        problem: None,
-    };
+    let mut problem: Option<DbProblem> = None;
     while let Ok(req) = rx.recv() {
         let stale = |generation: u64| generation < latest_gen.load(Ordering::Relaxed);
-        let answer = handle(&mut db, req, &stale, &latest_gen);
+        let answer = match &mut backend {
+            Backend::Local(db) => handle(db, req, &stale, &latest_gen),
+            Backend::Fleet(f) => super::data_fleet::handle(f, req, &stale),
+        };
         let answer = match answer {
             Ok(Some(a)) => {
-                if db.problem.take().is_some() && !send(Response::Ready) {
+                if problem.take().is_some() && !send(Response::Ready) {
                     return;
                 }
                 a
             }
             Ok(None) => continue,
             Err(p) => {
-                db.problem = Some(p.clone());
+                problem = Some(p.clone());
                 Response::Problem(p)
             }
         };
@@ -345,7 +376,7 @@ fn handle(
                     let _ = e; // interrupted for a newer request
                     Ok(None)
                 }
-                Err(e) => Err(db.fail(&ReadError::Sqlite(e))),
+                Err(e) => Err(db.fail_scan(e)),
             }
         }
         Request::Tail => {
@@ -440,7 +471,7 @@ fn handle(
                     }
                     Ok(None) => return Ok(None),
                     Err(_) if stale(generation) => return Ok(None),
-                    Err(e) => return Err(db.fail(&ReadError::Sqlite(e))),
+                    Err(e) => return Err(db.fail_scan(e)),
                 }
             };
             Ok(Some(Response::Found {
@@ -504,10 +535,14 @@ fn handle(
             search,
         } => {
             db.ensure()?;
-            Ok(Some(Response::Exported(
-                super::export::to_file(&db.path, db.archives, &path, &filter, search.as_ref())
+            let written = History::open(&db.path, db.archives)
+                .map_err(|e| problem(&e, &db.path))
+                .map(|h| crate::cli::source::Source::Local(h, db.path.clone()));
+            Ok(Some(Response::Exported(match written {
+                Ok(source) => super::export::to_file(&source, &path, &filter, search.as_ref())
                     .map(|n| (path, n)),
-            )))
+                Err(DbProblem::Missing(e) | DbProblem::Unreadable(e)) => Err(e),
+            })))
         }
         Request::UserValues => {
             db.ensure()?;

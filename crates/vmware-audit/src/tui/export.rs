@@ -6,7 +6,9 @@
 use std::io::BufWriter;
 use std::path::Path;
 
-use vmware_policy::audit::{Filter, History};
+use vmware_policy::audit::Filter;
+
+use crate::cli::source::Source;
 
 use super::search::{Search, SearchSpec};
 use crate::cli::args::ExportFormat;
@@ -31,15 +33,13 @@ pub fn default_name(now: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 pub fn to_file(
-    db: &Path,
-    archives: bool,
+    source: &Source,
     path: &Path,
     filter: &Filter,
     search: Option<&SearchSpec>,
 ) -> Result<u64, String> {
     use std::os::unix::fs::OpenOptionsExt;
     let format = format_of(path)?;
-    let history = History::open(db, archives).map_err(|e| format!("{e:?}"))?;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -53,7 +53,7 @@ pub fn to_file(
     let search = search.map(Search::compile).transpose()?;
     let keep = |r: &vmware_policy::audit::AuditRow| search.as_ref().is_none_or(|s| s.matches(r));
     let mut out = BufWriter::with_capacity(1 << 16, file);
-    write_rows(&history, &filter, format, None, false, &keep, &mut out).map_err(|e| match e {
+    write_rows(source, &filter, format, None, false, &keep, &mut out).map_err(|e| match e {
         WriteError::Read(e) => format!("reading the audit log: {e}"),
         WriteError::Write(e) => format!("writing {}: {e}", path.display()),
     })
@@ -90,7 +90,11 @@ mod tests {
     #[test]
     fn the_view_is_written_with_its_filter_and_search_in_the_format_named() {
         let dir = db_with_rows();
-        let db = dir.path().join("audit.db");
+        let path = dir.path().join("audit.db");
+        let db = Source::Local(
+            vmware_policy::audit::History::open(&path, false).unwrap(),
+            path.clone(),
+        );
         let filter = Filter {
             statuses: vec!["denied".into()],
             ..Filter::default()
@@ -99,7 +103,6 @@ mod tests {
         assert_eq!(
             to_file(
                 &db,
-                false,
                 &csv,
                 &filter,
                 Some(&SearchSpec::new(
@@ -122,19 +125,19 @@ mod tests {
         let mode = std::fs::metadata(&csv).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let json = dir.path().join("view.json");
-        assert_eq!(to_file(&db, false, &json, &filter, None).unwrap(), 3);
+        assert_eq!(to_file(&db, &json, &filter, None).unwrap(), 3);
         let rows: Vec<serde_json::Value> =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert!(rows.iter().all(|r| r["status"] == "denied"));
         // Never over an existing file; an unknown extension says which ones work.
         assert!(
-            to_file(&db, false, &csv, &filter, None)
+            to_file(&db, &csv, &filter, None)
                 .unwrap_err()
                 .contains("cannot create")
         );
         let bad = dir.path().join("view.txt");
         assert!(
-            to_file(&db, false, &bad, &filter, None)
+            to_file(&db, &bad, &filter, None)
                 .unwrap_err()
                 .contains(".jsonl")
         );

@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod data;
+pub mod data_fleet;
 pub mod editor;
 pub mod effects;
 pub mod export;
@@ -52,6 +53,8 @@ pub struct Options {
     pub filter: vmware_policy::audit::Filter,
     /// Read the archives with the live file (`tui --archives`).
     pub archives: bool,
+    /// Read the fleet's PostgreSQL instead (`--source postgres://`).
+    pub source: Option<crate::fleet::connect::Target>,
 }
 
 enum Event {
@@ -72,8 +75,17 @@ pub fn run(opts: Options) -> i32 {
     }
     let engine = PolicyEngine::new(&opts.rules);
     let (tx, rx) = mpsc::channel::<Event>();
-    let worker = Worker::spawn(opts.db.clone(), opts.archives, tx.clone(), Event::Data);
-    let watching = watch_files(&opts.db, tx.clone());
+    let (worker, watching) = match &opts.source {
+        // The fleet has no files to watch: the tail polls (250 ms).
+        Some(t) => (
+            Worker::spawn_fleet(t.clone(), tx.clone(), Event::Data),
+            false,
+        ),
+        None => (
+            Worker::spawn(opts.db.clone(), opts.archives, tx.clone(), Event::Data),
+            watch_files(&opts.db, tx.clone()),
+        ),
+    };
     let mut trace = Trace::from_env();
     let mut term = match terminal::setup() {
         Ok(t) => t,
@@ -84,7 +96,10 @@ pub fn run(opts: Options) -> i32 {
     };
     spawn_input(tx);
     let mut app = App::new(
-        opts.db.display().to_string(),
+        match &opts.source {
+            Some(t) => format!("fleet {}", t.shown),
+            None => opts.db.display().to_string(),
+        },
         RulesInfo::read(&engine.rules(), &opts.rules).with_seal(&opts.db),
         chrono::Utc::now(),
         opts.color,
@@ -92,6 +107,7 @@ pub fn run(opts: Options) -> i32 {
     app.rules_path = opts.rules.clone();
     app.filters = state::Filters::from_filter(opts.filter.clone());
     app.archives = opts.archives;
+    app.fleet = opts.source.is_some();
     // config.toml: keys, colours, saved filters; what is wrong is said, and
     // the defaults stand in for it.
     let config = crate::config::load(&crate::config::path());

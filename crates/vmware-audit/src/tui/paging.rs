@@ -1,15 +1,17 @@
-//! Pages of the stream: where a row sits in the history read (one file, or
-//! the archives and the live file), and the scan that fetches a page on
-//! either side of a position.
+//! Pages of the stream: where a row sits in the history read (one file, the
+//! archives and the live file, or the fleet), and the scan that fetches a
+//! page on either side of a position.
 
 use vmware_policy::audit::{AuditRow, Filter, Order, Reader};
 
 use super::search::Search;
+use crate::fleet::reader::FleetReader;
 
 /// Where a row sits in the history the TUI reads: its file (oldest first,
 /// the live file last; the live file is the only one, 0, unless archives are
 /// read) and its id there. An id alone does not place a row once archives are
-/// read: Python's rename rotation restarts ids at 1 in each new file.
+/// read: Python's rename rotation restarts ids at 1 in each new file. The
+/// fleet is one "file" whose ids are the ingest sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
     pub file: usize,
@@ -40,6 +42,51 @@ impl std::ops::Deref for Row {
     }
 }
 
+/// What a page is read from: a database file, or the fleet.
+pub trait Scan {
+    /// Stream the rows `filter` selects in `order`, at most `limit`, to
+    /// `each(position id, row)`, which returns false to stop.
+    fn scan(
+        &self,
+        filter: &Filter,
+        order: Order,
+        limit: Option<usize>,
+        each: &mut dyn FnMut(i64, AuditRow) -> bool,
+    ) -> Result<(), ScanError>;
+}
+
+#[derive(Debug)]
+pub enum ScanError {
+    Sqlite(rusqlite::Error),
+    Fleet(String),
+}
+
+impl Scan for Reader {
+    fn scan(
+        &self,
+        filter: &Filter,
+        order: Order,
+        limit: Option<usize>,
+        each: &mut dyn FnMut(i64, AuditRow) -> bool,
+    ) -> Result<(), ScanError> {
+        self.for_each(filter, order, limit, |r| each(r.id, r))
+            .map_err(ScanError::Sqlite)
+    }
+}
+
+impl Scan for FleetReader {
+    fn scan(
+        &self,
+        filter: &Filter,
+        order: Order,
+        limit: Option<usize>,
+        each: &mut dyn FnMut(i64, AuditRow) -> bool,
+    ) -> Result<(), ScanError> {
+        self.for_each(filter, order, limit, each)
+            .map_err(ScanError::Fleet)
+    }
+}
+
 /// Where a page of rows starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Anchor {
@@ -60,15 +107,15 @@ pub const CHECK_EVERY: usize = 2048;
 /// `anchor` side, across `files` (oldest first, the live one last), never past
 /// `newest` in the live file (rows after it arrive by the tail). `None` when
 /// the request went stale mid-scan.
-pub fn page(
-    files: &[Reader],
+pub fn page<S: Scan>(
+    files: &[S],
     filter: &Filter,
     search: Option<&Search>,
     anchor: Anchor,
     newest: i64,
     limit: usize,
     stale: &dyn Fn() -> bool,
-) -> rusqlite::Result<Option<(Vec<Row>, Pos, bool)>> {
+) -> Result<Option<(Vec<Row>, Pos, bool)>, ScanError> {
     let Some(live) = files.len().checked_sub(1) else {
         return Ok(Some((Vec::new(), Pos::default(), true)));
     };
@@ -125,15 +172,15 @@ pub fn page(
         } else {
             Some(limit - rows.len())
         };
-        files[file].for_each(&f, order, sql_limit, |r| {
+        files[file].scan(&f, order, sql_limit, &mut |id, r| {
             scanned += 1;
             if scanned.is_multiple_of(CHECK_EVERY) && stale() {
                 gave_up = true;
                 return false;
             }
-            edge = Pos { file, id: r.id };
+            edge = Pos { file, id };
             if search.is_none_or(|s| s.matches(&r)) {
-                rows.push(Row::new(file, r));
+                rows.push(Row { pos: edge, row: r });
             }
             full = rows.len() >= limit;
             !full

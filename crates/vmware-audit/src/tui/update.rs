@@ -544,6 +544,7 @@ fn values_of(s: &vmware_policy::audit::Stats, c: Column) -> Option<Vec<(String, 
         Column::Tool => s.by_tool.clone(),
         Column::Agent => s.by_agent.clone(),
         Column::Risk => s.by_risk.clone(),
+        Column::Host => s.by_host.clone(),
         Column::User => return None,
     })
 }

@@ -22,6 +22,10 @@ pub struct Filter {
     pub not_agents: Vec<String>,
     pub not_users: Vec<String>,
     pub not_risks: Vec<String>,
+    /// The hosts a fleet row came from (`--host`); a local file's rows have
+    /// none, so a host filter selects none of them.
+    pub hosts: Vec<String>,
+    pub not_hosts: Vec<String>,
     /// `ts >= since` (ISO-8601 text, compared as text, as the Python CLI does).
     pub since: Option<String>,
     /// `ts < until`.
@@ -67,7 +71,7 @@ fn holds_in_order(hay: &str, needle: &str) -> bool {
 }
 
 /// Columns a filter may name; the only identifiers that ever reach SQL text.
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
     "skill",
     "tool",
     "status",
@@ -77,6 +81,7 @@ const COLUMNS: [&str; 9] = [
     "surface",
     "workflow_id",
     "correlation_id",
+    "host",
 ];
 
 impl Filter {
@@ -91,12 +96,14 @@ impl Filter {
     pub fn to_sql(&self, present: &[String]) -> (String, Vec<SqlValue>) {
         let mut clauses: Vec<String> = Vec::new();
         let mut values: Vec<SqlValue> = Vec::new();
-        let col = |name: &'static str| -> &'static str {
+        // Quoted: `user` is a keyword in PostgreSQL, which reads the same
+        // clauses for the fleet.
+        let col = |name: &'static str| -> String {
             debug_assert!(COLUMNS.contains(&name));
             if present.iter().any(|c| c == name) {
-                name
+                format!("\"{name}\"")
             } else {
-                "''"
+                "''".into()
             }
         };
         let mut any_of = |column: &'static str, list: &[String], negate: bool| {
@@ -127,6 +134,8 @@ impl Filter {
         any_of("agent", &self.not_agents, true);
         any_of("user", &self.not_users, true);
         any_of("risk_level", &self.not_risks, true);
+        any_of("host", &self.hosts, false);
+        any_of("host", &self.not_hosts, true);
         if let Some(s) = &self.since {
             clauses.push("ts >= ?".into());
             values.push(SqlValue::Text(s.clone()));
@@ -208,6 +217,8 @@ impl Filter {
             && none(&self.not_agents, &r.agent)
             && none(&self.not_users, &r.user)
             && none(&self.not_risks, &r.risk_level)
+            && any(&self.hosts, &r.host)
+            && none(&self.not_hosts, &r.host)
             && self
                 .since
                 .as_ref()

@@ -36,6 +36,18 @@ pub struct AuditRow {
     pub surface: String,
     pub correlation_id: String,
     pub role: String,
+    /// The host a fleet row was shipped from (`--source postgres://`); empty,
+    /// and left out of JSON, for a row of a local file.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub host: String,
+}
+
+/// What [`Reader::snapshot_after`] read, all in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSnapshot {
+    pub db_uuid: Option<String>,
+    pub rows: Vec<AuditRow>,
+    pub max_id: i64,
 }
 
 /// A read-only view of one database file.
@@ -193,6 +205,23 @@ impl Reader {
             }
         }
         Ok(())
+    }
+
+    /// The file's `db_uuid`, its rows after `after` (oldest first, at most
+    /// `limit`) and its highest id, read in one transaction: whatever a
+    /// rotation does meanwhile, they are all of the one file that uuid names
+    /// (what `ship` keys every row on).
+    pub fn snapshot_after(&self, after: i64, limit: usize) -> rusqlite::Result<FileSnapshot> {
+        self.conn.execute_batch("BEGIN")?;
+        let read = (|| {
+            Ok(FileSnapshot {
+                db_uuid: super::db_uuid::read(&self.conn)?,
+                rows: self.after(after, limit)?,
+                max_id: self.max_id()?,
+            })
+        })();
+        let _ = self.conn.execute_batch("COMMIT");
+        read
     }
 
     /// [`Reader::for_each`] collected.
@@ -360,6 +389,7 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
         surface: t(15)?,
         correlation_id: t(16)?,
         role: t(17)?,
+        host: String::new(),
     })
 }
 

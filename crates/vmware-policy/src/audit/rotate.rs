@@ -357,11 +357,16 @@ pub fn archives(path: &Path) -> Vec<PathBuf> {
     found.into_iter().map(|(_, p)| p).collect()
 }
 
-/// Keep only the `keep` newest archives (by modification time, as Python does).
+/// Keep only the `keep` newest archives (by modification time, as Python
+/// does), and any a running shipper has not sent yet (`ship_hold`).
 fn cleanup_archives(path: &Path, keep: usize) {
     let all = archives(path);
     let excess = all.len().saturating_sub(keep);
-    for old in &all[..excess] {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let held = super::ship_hold::unshipped(path, &all[..excess], now);
+    for old in all[..excess].iter().filter(|a| !held.contains(a)) {
         let _ = std::fs::remove_file(old);
     }
 }

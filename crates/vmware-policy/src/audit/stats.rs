@@ -23,7 +23,7 @@ pub enum Bucket {
 
 impl Bucket {
     /// Characters of the `ts` text that name the bucket (`2026-11-21T20` for an hour).
-    fn prefix_len(self) -> i64 {
+    pub fn prefix_len(self) -> i64 {
         match self {
             Bucket::Minute => 16,
             Bucket::Hour => 13,
@@ -48,6 +48,9 @@ pub struct Stats {
     pub by_risk: Counts,
     /// (bucket label, calls, denied), oldest first; only buckets with calls.
     pub series: Vec<(String, u64, u64)>,
+    /// By host: the fleet's rows only (a local file's rows have no host).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_host: Counts,
 }
 
 impl Stats {
@@ -69,6 +72,53 @@ struct Acc {
     agent: HashMap<String, u64>,
     risk: HashMap<String, u64>,
     series: HashMap<String, (u64, u64)>,
+    host: HashMap<String, u64>,
+}
+
+/// One group of rows as a store other than SQLite counts them (the fleet's
+/// PostgreSQL groups by these columns too).
+#[derive(Debug, Clone, Copy)]
+pub struct Group<'a> {
+    pub status: &'a str,
+    pub skill: &'a str,
+    pub tool: &'a str,
+    pub agent: &'a str,
+    pub risk: &'a str,
+    /// The first [`Bucket::prefix_len`] characters of `ts`.
+    pub bucket: &'a str,
+    pub host: &'a str,
+    pub n: u64,
+}
+
+/// [`Stats`] built from groups, so another store's counts mean exactly what
+/// the local file's do (the same denied/error rules, the same ordering).
+#[derive(Default)]
+pub struct Tally(Acc);
+
+impl Tally {
+    pub fn add(&mut self, g: Group<'_>) {
+        let acc = &mut self.0;
+        let denied = if g.status.starts_with("denied") {
+            g.n
+        } else {
+            0
+        };
+        *acc.status.entry(g.status.to_string()).or_default() += g.n;
+        *acc.skill.entry(g.skill.to_string()).or_default() += g.n;
+        *acc.tool.entry(g.tool.to_string()).or_default() += g.n;
+        *acc.agent.entry(g.agent.to_string()).or_default() += g.n;
+        *acc.risk.entry(g.risk.to_string()).or_default() += g.n;
+        if !g.host.is_empty() {
+            *acc.host.entry(g.host.to_string()).or_default() += g.n;
+        }
+        let e = acc.series.entry(g.bucket.to_string()).or_default();
+        e.0 += g.n;
+        e.1 += denied;
+    }
+
+    pub fn finish(self) -> Stats {
+        finish(self.0)
+    }
 }
 
 /// Aggregate the rows `filter` selects across `history`.
@@ -89,7 +139,7 @@ pub fn compute(history: &History, filter: &Filter, bucket: Bucket) -> rusqlite::
             scan(reader, filter, bucket, &mut acc)?;
         }
     }
-    finish(acc)
+    Ok(finish(acc))
 }
 
 /// Count one grouped row: status, skill, tool, agent, risk, bucket, count.
@@ -197,7 +247,7 @@ fn from_rollups(
     Ok(())
 }
 
-fn finish(acc: Acc) -> rusqlite::Result<Stats> {
+fn finish(acc: Acc) -> Stats {
     let sorted = |m: HashMap<String, u64>| -> Counts {
         let mut v: Vec<_> = m.into_iter().collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -221,7 +271,7 @@ fn finish(acc: Acc) -> rusqlite::Result<Stats> {
         .filter(|(s, _)| s.starts_with("error"))
         .map(|(_, n)| n)
         .sum();
-    Ok(Stats {
+    Stats {
         total,
         denied,
         errors,
@@ -231,5 +281,6 @@ fn finish(acc: Acc) -> rusqlite::Result<Stats> {
         by_agent: sorted(acc.agent),
         by_risk: sorted(acc.risk),
         series,
-    })
+        by_host: sorted(acc.host),
+    }
 }

@@ -80,6 +80,13 @@ pub fn defaults() -> Vec<Binding> {
         ),
         b(
             Global,
+            key(KeyCode::Char('H'), SHIFT),
+            A::OpenPicker(Column::Host),
+            "filter by host (the fleet)",
+            "",
+        ),
+        b(
+            Global,
             ch('d'),
             A::DeniedOnly,
             "denied only (again: all statuses)",

@@ -68,6 +68,7 @@ pub struct Filters {
     pub agents: Vec<String>,
     pub users: Vec<String>,
     pub risks: Vec<String>,
+    pub hosts: Vec<String>,
     /// Values excluded per column (`!` in a picker): rows with any of them
     /// are hidden. A column has values kept or values excluded, not both.
     pub excluded: std::collections::BTreeMap<Column, Vec<String>>,
@@ -94,6 +95,7 @@ impl Filters {
             Column::Agent => &self.agents,
             Column::User => &self.users,
             Column::Risk => &self.risks,
+            Column::Host => &self.hosts,
         }
     }
 
@@ -107,6 +109,7 @@ impl Filters {
             Column::Agent => self.agents = v,
             Column::User => self.users = v,
             Column::Risk => self.risks = v,
+            Column::Host => self.hosts = v,
         }
     }
 
@@ -141,6 +144,7 @@ impl Filters {
             agents: f.agents,
             users: f.users,
             risks: f.risks,
+            hosts: f.hosts,
             since: f.since,
             until: f.until,
             ..Filters::default()
@@ -152,6 +156,7 @@ impl Filters {
             (Column::Agent, f.not_agents),
             (Column::User, f.not_users),
             (Column::Risk, f.not_risks),
+            (Column::Host, f.not_hosts),
         ] {
             if !v.is_empty() && out.values(c).is_empty() {
                 out.excluded.insert(c, v);
@@ -187,12 +192,14 @@ impl Filters {
             agents: self.agents.clone(),
             users: self.users.clone(),
             risks: self.risks.clone(),
+            hosts: self.hosts.clone(),
             not_skills: not(Column::Skill),
             not_statuses: not(Column::Status),
             not_tools: not(Column::Tool),
             not_agents: not(Column::Agent),
             not_users: not(Column::User),
             not_risks: not(Column::Risk),
+            not_hosts: not(Column::Host),
             since: self.since.clone(),
             until: self.until.clone(),
             ..self.extra.clone()

@@ -186,6 +186,8 @@ pub struct App {
     pub marks: std::collections::BTreeMap<super::data::Pos, vmware_policy::audit::AuditRow>,
     /// The archives are read with the live file as one history (`--archives`, `A`).
     pub archives: bool,
+    /// The fleet's rows (`--source postgres://`): a host column and picker.
+    pub fleet: bool,
 }
 
 impl App {
@@ -218,6 +220,7 @@ impl App {
             notice: None,
             marks: std::collections::BTreeMap::new(),
             archives: false,
+            fleet: false,
             palette: crate::config::Palette::default(),
             saved: std::collections::BTreeMap::new(),
         }

@@ -9,6 +9,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Col {
     Time,
+    /// The fleet's rows only.
+    Host,
     Skill,
     Tool,
     Status,
@@ -24,6 +26,7 @@ impl Col {
     pub fn title(self) -> &'static str {
         match self {
             Col::Time => "Time (UTC)",
+            Col::Host => "Host",
             Col::Skill => "Skill",
             Col::Tool => "Tool",
             Col::Status => "Status",
@@ -47,8 +50,9 @@ const TOOL_MIN: u16 = 20;
 const TOOL_MAX: u16 = 40;
 
 /// The columns and their widths for a table `width` cells wide (one space
-/// between columns), in display order.
-pub fn layout(width: u16) -> Vec<(Col, u16)> {
+/// between columns), in display order; with `hosts` (the fleet), the host
+/// comes first of the optional columns.
+pub fn layout(width: u16, hosts: bool) -> Vec<(Col, u16)> {
     if width < COMPACT_BELOW {
         let tool = width.saturating_sub(8 + 12 + 2).max(1);
         return vec![(Col::Time, 8), (Col::Tool, tool), (Col::Status, 12)];
@@ -56,6 +60,7 @@ pub fn layout(width: u16) -> Vec<(Col, u16)> {
     let fixed = |c: Col| -> u16 {
         match c {
             Col::Time => 14,
+            Col::Host => 12,
             Col::Skill => 12,
             Col::Status => 13,
             Col::Rule => 20,
@@ -70,14 +75,15 @@ pub fn layout(width: u16) -> Vec<(Col, u16)> {
     let used = |cols: &[Col]| -> u16 {
         cols.iter().map(|c| fixed(*c)).sum::<u16>() + cols.len() as u16 - 1
     };
-    for c in [
+    let host = hosts.then_some(Col::Host);
+    for c in host.into_iter().chain([
         Col::Skill,
         Col::Took,
         Col::Agent,
         Col::Rule,
         Col::Risk,
         Col::User,
-    ] {
+    ]) {
         let mut with = chosen.clone();
         with.push(c);
         if width.saturating_sub(used(&with)) >= TOOL_MIN {
@@ -95,8 +101,9 @@ pub fn layout(width: u16) -> Vec<(Col, u16)> {
     } else {
         (rest, 0)
     };
-    const ORDER: [Col; 10] = [
+    const ORDER: [Col; 11] = [
         Col::Time,
+        Col::Host,
         Col::Skill,
         Col::Tool,
         Col::Status,
@@ -132,11 +139,11 @@ mod tests {
     use super::*;
 
     fn cols(width: u16) -> Vec<Col> {
-        layout(width).into_iter().map(|(c, _)| c).collect()
+        layout(width, false).into_iter().map(|(c, _)| c).collect()
     }
 
     fn width_of(width: u16, col: Col) -> u16 {
-        layout(width)
+        layout(width, false)
             .into_iter()
             .find(|(c, _)| *c == col)
             .map_or(0, |(_, w)| w)
@@ -145,7 +152,7 @@ mod tests {
     #[test]
     fn the_row_fills_the_width_exactly_from_70_to_250() {
         for w in COMPACT_BELOW..=250 {
-            let l = layout(w);
+            let l = layout(w, false);
             let total: u16 = l.iter().map(|(_, w)| w).sum::<u16>() + l.len() as u16 - 1;
             assert_eq!(total, w, "at {w}: {l:?}");
             assert!(width_of(w, Col::Tool) >= TOOL_MIN, "at {w}: {l:?}");

@@ -67,7 +67,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
         );
         return;
     }
-    let cols = layout(area.width);
+    let cols = layout(area.width, app.fleet);
     let header: Vec<&str> = cols.iter().map(|(c, _)| c.title()).collect();
     let widths: Vec<Constraint> = cols.iter().map(|(_, w)| Constraint::Length(*w)).collect();
     let compact = area.width < COMPACT_BELOW;
@@ -81,6 +81,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
                     t.dim(),
                 )),
                 Col::Time => Cell::from(Span::styled(short_ts(&r.ts), t.dim())),
+                Col::Host => Cell::from(Span::styled(text(&r.host), t.accent())),
                 Col::Skill => Cell::from(Span::styled(text(&r.skill), t.accent())),
                 Col::Tool => Cell::from(super::highlight::spans(
                     &text(&r.tool),

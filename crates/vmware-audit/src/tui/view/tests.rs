@@ -272,6 +272,7 @@ fn stats_pane() {
             by_tool: vec![("list_vms".into(), 450), ("delete_pool".into(), 50)],
             by_agent: vec![("claude".into(), 1000)],
             by_risk: vec![("low".into(), 1000)],
+            by_host: Vec::new(),
             series: (0..30)
                 .map(|h| {
                     (
