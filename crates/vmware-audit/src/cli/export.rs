@@ -26,7 +26,11 @@ pub fn write_rows(
     let mut array = JsonArray::default();
     let mut n = 0u64;
     if format == ExportFormat::Csv {
-        io = out.write_all(CSV_HEADER.as_bytes());
+        io = out.write_all(if source.is_fleet() {
+            output::CSV_HEADER_FLEET.as_bytes()
+        } else {
+            CSV_HEADER.as_bytes()
+        });
     }
     let read = source.for_each(filter, Order::NewestFirst, limit, |row| {
         if !keep(&row) {

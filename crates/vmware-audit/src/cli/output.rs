@@ -125,6 +125,12 @@ pub fn json_row(w: &mut impl Write, r: &AuditRow, indented: bool) -> std::io::Re
             Err(s) => json_str(w, s)?,
         }
     }
+    // A fleet row says its host; a local row has none, and no such key.
+    if !r.host.is_empty() {
+        w.write_all(sep)?;
+        w.write_all(b"\"host\": ")?;
+        json_str(w, &r.host)?;
+    }
     w.write_all(close)
 }
 
@@ -179,8 +185,12 @@ impl JsonArray {
 pub const CSV_HEADER: &str = "id,ts,skill,tool,params,result,status,duration_ms,agent,workflow_id,user,risk_level,rationale,approved_by,risk_tier,surface,correlation_id,role\n";
 
 /// One CSV record (RFC 4180). On a terminal, text is made terminal-safe first.
+/// A fleet export's header: the host last.
+pub const CSV_HEADER_FLEET: &str = "id,ts,skill,tool,params,result,status,duration_ms,agent,workflow_id,user,risk_level,rationale,approved_by,risk_tier,surface,correlation_id,role,host\n";
+
 pub fn csv_row(w: &mut impl Write, r: &AuditRow, tty: bool) -> std::io::Result<()> {
-    for (i, (_, value)) in fields(r).into_iter().enumerate() {
+    let host = (!r.host.is_empty()).then_some(("host", Err(r.host.as_str())));
+    for (i, (_, value)) in fields(r).into_iter().chain(host).enumerate() {
         if i > 0 {
             w.write_all(b",")?;
         }

@@ -2,6 +2,7 @@
 //! example skill as a real process, and the Python package as an oracle.
 #![allow(dead_code)]
 
+pub mod pg;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};

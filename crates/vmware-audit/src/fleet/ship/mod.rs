@@ -118,7 +118,8 @@ pub fn run(opts: Options) -> i32 {
                     down_since = Some(Instant::now());
                     eprintln!("vmware-audit ship: {e}; retrying with backoff");
                 }
-                if s.opts.once && failures >= 5 {
+                if s.opts.once && failures >= 3 {
+                    let _ = s.state.save(&s.opts.db);
                     eprintln!("vmware-audit ship: giving up (--once): {e}");
                     return 1;
                 }
