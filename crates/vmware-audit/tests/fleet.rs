@@ -469,3 +469,69 @@ fn our_retention_holds_what_is_not_shipped_and_a_python_deletion_is_a_gap() {
     let (from, to): (i64, Option<i64>) = (gaps[0].get(0), gaps[0].get(1));
     assert!(to.unwrap() - from + 1 >= 30, "{from}..{to:?}");
 }
+
+#[test]
+fn log_follow_on_the_fleet_prints_rows_as_they_commit_through_a_restart() {
+    let (pg, url) = fleet();
+    let home = generated(20);
+    let ship = || {
+        let out = audit(
+            &home,
+            Some(SUPER_PASSWORD),
+            &["ship", "--once", "--to", &url, "--host-id", "web1"],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    ship();
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+        .args([
+            "--source", &url, "log", "--follow", "--jsonl", "--last", "5",
+        ])
+        .env("PGPASSWORD", SUPER_PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = follow.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(15))
+            .expect("a followed row")
+    };
+    let first: Vec<_> = (0..5).map(|_| next()).collect();
+    assert!(first.iter().all(|r| r["host"] == "web1"));
+    // New rows, shipped: followed.
+    let out = skill(
+        home.path(),
+        &["list_dfw_policies", "marker=one", "--repeat", "3"],
+    );
+    assert!(out.status.success());
+    ship();
+    for _ in 0..3 {
+        assert!(next()["params"].as_str().unwrap().contains("one"));
+    }
+    // The server restarts: the follow rides it out.
+    pg.restart();
+    let out = skill(
+        home.path(),
+        &["list_dfw_policies", "marker=two", "--repeat", "2"],
+    );
+    assert!(out.status.success());
+    ship();
+    for _ in 0..2 {
+        assert!(next()["params"].as_str().unwrap().contains("two"));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(follow.id() as i32, libc::SIGTERM) };
+    assert!(follow.wait().unwrap().success());
+    assert!(rx.try_recv().is_err(), "nothing twice");
+}

@@ -70,7 +70,10 @@ fn two_hosts_arrive_live_and_the_host_picker_narrows() {
         lines.iter().any(|l| host_of(l) == "web-a") && lines.iter().any(|l| host_of(l) == "web-b")
     });
     assert!(screen.contains("Host"), "{screen}");
-    assert!(screen.contains("● LIVE") && screen.contains("db fleet postgres://"), "{screen}");
+    assert!(
+        screen.contains("● LIVE") && screen.contains("db fleet postgres://"),
+        "{screen}"
+    );
     // Live: the newest row changes as the hosts keep writing.
     let newest = |s: &str| table_lines(s).last().map(|l| l.to_string());
     let before = newest(&screen);
