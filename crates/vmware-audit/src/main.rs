@@ -50,7 +50,10 @@ fn main() {
         Command::Completions { shell } => cli::misc::completions(*shell),
         Command::Man => cli::misc::man(),
         Command::Tui(a) if a.demo => cli::demo::run(&ctx, cli.db.clone(), cli.rules.clone()),
-        Command::Tui(a) => match tui_filter(a).and_then(|f| Ok((f, ctx.fleet_target()?))) {
+        Command::Tui(a) => match tui_filter(a)
+            .and_then(|f| ctx.local_filter(&f).map(|_| f))
+            .and_then(|f| Ok((f, ctx.fleet_target()?)))
+        {
             Ok((filter, source)) => tui::run(tui::Options {
                 db: ctx.db.clone(),
                 rules: ctx.rules.clone(),

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::pg::{Pg, SUPER_PASSWORD};
-use common::{Home, run_python, skill};
+use common::{Home, Reap, run_python, skill};
 
 fn audit(home: &Home, password: Option<&str>, args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vmware-audit"));
@@ -129,6 +129,10 @@ fn a_shipper_can_only_insert_and_a_reader_only_read() {
         ))
         .contains("permission denied")
     );
+    // A host filter on this host's own files would select nothing: refused.
+    let out = audit(&home, None, &["log", "--host", "web1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--source"), "{}", text(&out));
     // The reader reads, through the same filters, and writes nothing.
     let read_url = pg.url("auditor", "fleet");
     let out = audit(
@@ -339,7 +343,7 @@ fn sigterm_commits_the_batch_under_way_and_exits() {
     let (pg, _) = fleet();
     let home = generated(60_000);
     let url = pg.url("web1", "fleet");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+    let c = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
         .args(["ship", "--to", &url, "--host-id", "web1"])
         .env("OPS_HOME", home.path())
         .env("PGPASSWORD", "web1-pass")
@@ -347,6 +351,8 @@ fn sigterm_commits_the_batch_under_way_and_exits() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut c = Reap(vec![c]);
+    let c = &mut c.0[0];
     let end = Instant::now() + Duration::from_secs(30);
     while count(&pg, "web1") < 2000 {
         assert!(Instant::now() < end, "nothing shipped");
@@ -493,6 +499,7 @@ fn log_follow_on_the_fleet_prints_rows_as_they_commit_through_a_restart() {
         .spawn()
         .unwrap();
     let stdout = follow.stdout.take().unwrap();
+    let mut follow = Reap(vec![follow]);
     let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
     std::thread::spawn(move || {
         use std::io::BufRead;
@@ -531,7 +538,7 @@ fn log_follow_on_the_fleet_prints_rows_as_they_commit_through_a_restart() {
         assert!(next()["params"].as_str().unwrap().contains("two"));
     }
     // SAFETY: signalling our own child.
-    unsafe { libc::kill(follow.id() as i32, libc::SIGTERM) };
-    assert!(follow.wait().unwrap().success());
+    unsafe { libc::kill(follow.0[0].id() as i32, libc::SIGTERM) };
+    assert!(follow.0[0].wait().unwrap().success());
     assert!(rx.try_recv().is_err(), "nothing twice");
 }

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::pg::{Pg, SUPER_PASSWORD};
-use common::{Home, all_rows, python_cmd, skill_cmd};
+use common::{Home, Reap, all_rows, python_cmd, skill_cmd};
 
 const RUST_ROWS: usize = 900;
 const PY_ROWS: usize = 600;
@@ -63,10 +63,10 @@ fn every_row_of_every_host_arrives_once_through_kills_and_restarts() {
     let homes: Vec<Home> = (0..3).map(|_| Home::new()).collect();
     let hosts = ["host-a", "host-b", "host-c"];
     let pad = "x".repeat(150);
-    let mut writers = Vec::new();
+    let mut writers = Reap::default();
     for (i, home) in homes.iter().enumerate() {
         home.write_rules("deny: []\n");
-        writers.push(
+        writers.0.push(
             skill_cmd(
                 home.path(),
                 &[
@@ -89,7 +89,7 @@ fn every_row_of_every_host_arrives_once_through_kills_and_restarts() {
             .spawn()
             .unwrap(),
         );
-        writers.push(
+        writers.0.push(
             python_cmd(
                 home.path(),
                 "writer_rotating.py",
@@ -107,11 +107,14 @@ fn every_row_of_every_host_arrives_once_through_kills_and_restarts() {
             .unwrap(),
         );
     }
-    let mut shippers: Vec<Child> = homes
-        .iter()
-        .zip(hosts)
-        .map(|(h, id)| shipper(h, &url, id))
-        .collect();
+    // Killed on the way out whatever happens (the writers are waited for below).
+    let mut shippers = Reap(
+        homes
+            .iter()
+            .zip(hosts)
+            .map(|(h, id)| shipper(h, &url, id))
+            .collect(),
+    );
 
     // 20 SIGKILLs, round robin over the hosts, each shipper restarted at once;
     // the server restarted after the 7th and the 14th.
@@ -119,20 +122,17 @@ fn every_row_of_every_host_arrives_once_through_kills_and_restarts() {
     for k in 0..KILLS {
         std::thread::sleep(Duration::from_millis(250));
         let i = k % 3;
-        shippers[i].kill().unwrap(); // SIGKILL
-        shippers[i].wait().unwrap();
-        shippers[i] = shipper(&homes[i], &url, hosts[i]);
+        shippers.0[i].kill().unwrap(); // SIGKILL
+        shippers.0[i].wait().unwrap();
+        shippers.0[i] = shipper(&homes[i], &url, hosts[i]);
         if k == 6 || k == 13 {
             pg.restart();
         }
     }
-    for mut w in writers {
+    for w in &mut writers.0 {
         assert!(w.wait().unwrap().success(), "a writer failed");
     }
-    for mut s in shippers {
-        s.kill().unwrap();
-        s.wait().unwrap();
-    }
+    drop(shippers);
     eprintln!("writers done after {:?}", started.elapsed());
     // The shippers shipped under fire, not only the drain below.
     let mut central = pg.client("fleet");

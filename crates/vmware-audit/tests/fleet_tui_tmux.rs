@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 use common::pg::{Pg, SUPER_PASSWORD};
 use common::tmux::{Tmux, table_lines};
-use common::{Home, skill_cmd};
+use common::{Home, Reap, skill_cmd};
 
 fn ship(home: &Home, url: &str, host: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
@@ -38,10 +38,10 @@ fn two_hosts_arrive_live_and_the_host_picker_narrows() {
         .unwrap();
     assert!(out.status.success());
     let homes = [Home::new(), Home::new()];
-    let mut children = Vec::new();
+    let mut children = Reap::default();
     for (home, host) in homes.iter().zip(["web-a", "web-b"]) {
         home.write_rules("deny: []\n");
-        children.push(
+        children.0.push(
             skill_cmd(
                 home.path(),
                 &[
@@ -58,7 +58,7 @@ fn two_hosts_arrive_live_and_the_host_picker_narrows() {
             .spawn()
             .unwrap(),
         );
-        children.push(ship(home, &url, host));
+        children.0.push(ship(home, &url, host));
     }
     let viewer = Home::new();
     let tmux = Tmux::start(
@@ -96,8 +96,5 @@ fn two_hosts_arrive_live_and_the_host_picker_narrows() {
     }
     tmux.keys(&["q"]);
     tmux.wait("the exit", 10, |s| s.contains("EXITED:0"));
-    for mut c in children {
-        let _ = c.kill();
-        let _ = c.wait();
-    }
+    drop(children);
 }

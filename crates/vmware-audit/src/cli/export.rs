@@ -64,7 +64,7 @@ pub fn run(ctx: &Ctx, a: &ExportArgs) -> i32 {
         Ok(f) => f,
         Err(e) => return output::fail(&e),
     };
-    let source = match ctx.open_source(a.filter.archives) {
+    let source = match ctx.open_source(a.filter.archives, &filter) {
         Ok(s) => s,
         Err(e) => return output::fail(&e),
     };

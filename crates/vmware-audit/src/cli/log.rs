@@ -98,6 +98,9 @@ pub fn run(ctx: &Ctx, a: &LogArgs) -> i32 {
         Ok(None) => {}
         Err(e) => return output::fail(&e),
     }
+    if let Err(e) = ctx.local_filter(&filter) {
+        return output::fail(&e);
+    }
     if a.follow && !ctx.db.exists() {
         // As `tail -F` and the TUI: wait for the first skill to create it.
         eprintln!(

@@ -22,11 +22,26 @@ impl Ctx {
 
     /// Open what `--source` names (else the local files), with one clear line
     /// for each failure.
-    pub fn open_source(&self, archives: bool) -> Result<Source, String> {
+    pub fn open_source(&self, archives: bool, filter: &Filter) -> Result<Source, String> {
         match self.fleet_target()? {
             Some(t) => Ok(Source::Fleet(Box::new(FleetReader::open(&t)?))),
-            None => Ok(Source::Local(self.open_history(archives)?, self.db.clone())),
+            None => {
+                self.local_filter(filter)?;
+                Ok(Source::Local(self.open_history(archives)?, self.db.clone()))
+            }
         }
+    }
+
+    /// A host filter on this host's own files would select nothing: say so.
+    pub fn local_filter(&self, filter: &Filter) -> Result<(), String> {
+        if self.source.is_none() && !(filter.hosts.is_empty() && filter.not_hosts.is_empty()) {
+            return Err(
+                "--host and --not-host filter the fleet's rows: add --source postgres://... \
+                 (this host's own files have no host column)"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 }
 

@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, a: &StatsArgs) -> i32 {
         None if a.days <= 2 => Bucket::Hour,
         None => Bucket::Day,
     };
-    let source = match ctx.open_source(a.filter.archives) {
+    let source = match ctx.open_source(a.filter.archives, &filter) {
         Ok(s) => s,
         Err(e) => return output::fail(&e),
     };

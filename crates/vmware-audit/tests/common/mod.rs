@@ -243,3 +243,17 @@ pub fn audit_ok(home: &Path, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("utf8")
 }
+
+/// Child processes killed when the test ends, passed or failed (a failed
+/// assertion must not leave writers and shippers running on the machine).
+#[derive(Default)]
+pub struct Reap(pub Vec<std::process::Child>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
