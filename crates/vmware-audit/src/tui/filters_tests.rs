@@ -118,3 +118,36 @@ fn risk_has_its_picker_and_every_column_a_key() {
         );
     }
 }
+
+#[test]
+fn the_host_picker_is_the_fleets_and_filters_by_host() {
+    use super::state::Overlay;
+    let mut app = app_with(sample_rows(), 120, 40);
+    app.update(Action::OpenPicker(Column::Host));
+    assert_eq!(app.overlay, Overlay::None);
+    assert!(app.notice.as_deref().unwrap().contains("--source"));
+    // On the fleet: the hosts present, and a choice becomes the filter.
+    app.fleet = true;
+    app.update(Action::Data(Box::new(Response::Overview(Ok(Stats {
+        total: 30,
+        by_host: vec![("web-a".into(), 20), ("web-b".into(), 10)],
+        ..Stats::default()
+    })))));
+    app.update(Action::OpenPicker(Column::Host));
+    for c in "web-b".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Toggle);
+    let fx = app.update(Action::Confirm);
+    let f = filter_of(&fx).expect("the stream is read again");
+    assert_eq!(f.hosts, vec!["web-b".to_string()]);
+    let live = |host: &str| AuditRow {
+        host: host.into(),
+        ..row(40, "vsphere", "list_vms", "ok")
+    };
+    assert!(app.selects(&live("web-b")) && !app.selects(&live("web-a")));
+    let text = super::view::tests::render(&app, 160, 30)
+        .backend()
+        .to_string();
+    assert!(text.contains("host=web-b"), "{text}");
+}

@@ -77,6 +77,10 @@ impl App {
             Action::PageDown => fx.extend(self.scroll(ctx, self.page_len() as isize)),
             Action::Top => fx.extend(self.top(ctx)),
             Action::Follow => fx.extend(self.follow(ctx)),
+            Action::OpenPicker(Column::Host) if !self.fleet => {
+                self.notice =
+                    Some("hosts are the fleet's: run the TUI with --source postgres://...".into());
+            }
             Action::OpenPicker(c) => {
                 // A column filtered by exclusion opens as it was: `!` and the
                 // values excluded.
