@@ -358,6 +358,18 @@ fn sigterm_commits_the_batch_under_way_and_exits() {
         assert!(Instant::now() < end, "nothing shipped");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A second shipper for the same home is refused while this one runs.
+    let second = audit(
+        &home,
+        Some("web1-pass"),
+        &["ship", "--once", "--to", &url, "--host-id", "web1"],
+    );
+    assert_eq!(second.status.code(), Some(2));
+    assert!(
+        text(&second).contains("another `vmware-audit ship` is running"),
+        "{}",
+        text(&second)
+    );
     // SAFETY: signalling our own child.
     unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
     let asked = Instant::now();

@@ -56,14 +56,44 @@ struct Shipper {
     cursors: HashMap<String, i64>,
     state: State,
     totals: Totals,
-    /// Live files already given a uuid (by inode).
-    named: BTreeSet<u64>,
     /// The state changed since it was saved.
     dirty: bool,
 }
 
+/// One shipper per home: a second one would only race the first's state.
+fn lock(db: &Path) -> Result<std::fs::File, String> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = format!("{}.ship-lock", file_name(db));
+    let path = db.with_file_name(name);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    // SAFETY: a valid descriptor for the duration of the call.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(format!(
+            "another `vmware-audit ship` is running for {} (it holds {})",
+            db.display(),
+            path.display()
+        ));
+    }
+    Ok(f)
+}
+
 /// Run until SIGTERM/SIGINT (or, with `once`, until caught up). Exit code.
 pub fn run(opts: Options) -> i32 {
+    let _lock = match lock(&opts.db) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("vmware-audit ship: {e}");
+            return 2;
+        }
+    };
     signals::catch();
     let mut state = State::load(&opts.db);
     if !state.host_id.is_empty() && state.host_id != opts.host_id {
@@ -80,7 +110,6 @@ pub fn run(opts: Options) -> i32 {
         cursors: HashMap::new(),
         state,
         totals: Totals::default(),
-        named: BTreeSet::new(),
         dirty: true,
     };
     let mut backoff = Duration::from_millis(500);
@@ -272,17 +301,20 @@ impl Shipper {
         path: &Path,
         live: bool,
     ) -> Result<Option<(String, u64, bool)>, String> {
-        if live {
-            self.name_live(path);
-        }
         let Ok(reader) = Reader::open(path) else {
             return Ok(None);
         };
         // A file with no uuid of its own (an archive rotated before any
         // shipper or seal named it) is named by its first row, as seal does.
-        let derived = match reader.snapshot_after(i64::MAX, 0) {
+        let mut first = reader.snapshot_after(i64::MAX, 0);
+        if live && first.as_ref().is_ok_and(|s| s.db_uuid.is_none()) {
+            // The live file is given one (what both rotations carry on).
+            name_live(path);
+            first = reader.snapshot_after(i64::MAX, 0);
+        }
+        let derived = match first {
             Ok(s) if s.db_uuid.is_some() => None,
-            Ok(_) if live => return Ok(None), // named on the next pass
+            Ok(_) if live => return Ok(None), // could not be named: said
             Ok(_) => match derived_name(path) {
                 Some(d) => Some(d),
                 None => return Ok(None),
@@ -351,35 +383,23 @@ impl Shipper {
             }
         }
     }
+}
 
-    /// Give the live file a db_uuid if it has none (once per file).
-    fn name_live(&mut self, path: &Path) {
-        use std::os::unix::fs::MetadataExt;
-        let Ok(ino) = std::fs::metadata(path).map(|m| m.ino()) else {
-            return;
-        };
-        if self.named.contains(&ino) {
-            return;
-        }
-        let named = rusqlite::Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
-        )
-        .and_then(|c| {
-            c.busy_timeout(Duration::from_millis(
-                vmware_policy::audit::conn::BUSY_TIMEOUT_MS,
-            ))?;
-            db_uuid::ensure(&c)
-        });
-        match named {
-            Ok(_) => {
-                self.named.insert(ino);
-            }
-            Err(e) => eprintln!(
-                "vmware-audit ship: cannot name {} (its rows wait): {e}",
-                path.display()
-            ),
-        }
+/// Give the live file a db_uuid (one small write transaction).
+fn name_live(path: &Path) {
+    let named =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .and_then(|c| {
+                c.busy_timeout(Duration::from_millis(
+                    vmware_policy::audit::conn::BUSY_TIMEOUT_MS,
+                ))?;
+                db_uuid::ensure(&c)
+            });
+    if let Err(e) = named {
+        eprintln!(
+            "vmware-audit ship: cannot name {} (its rows wait): {e}",
+            path.display()
+        );
     }
 }
 
