@@ -71,13 +71,15 @@ impl FleetReader {
         limit: Option<usize>,
         mut each: impl FnMut(i64, AuditRow) -> bool,
     ) -> Result<(), String> {
-        let (clause, params) = where_clause(filter, 1);
+        let (clause, mut params) = where_clause(filter, 1);
         let dir = match order {
             Order::NewestFirst => "DESC",
             Order::OldestFirst => "ASC",
         };
-        let lim = limit.map_or(String::new(), |l| format!(" LIMIT {l}"));
-        let q = format!("{SELECT}{clause} ORDER BY id {dir}{lim}");
+        // The limit is bound too (LIMIT NULL is no limit).
+        let n = params.len() + 1;
+        params.push(Box::new(limit.map(|l| l.min(i64::MAX as usize) as i64)));
+        let q = format!("{SELECT}{clause} ORDER BY id {dir} LIMIT ${n}");
         self.with(|client| {
             let mut tx = client.transaction()?;
             let portal = tx.bind(q.as_str(), &refs(&params))?;
