@@ -164,6 +164,7 @@ impl Worker {
             path: db,
             archives,
             files: Vec::new(),
+            archive_list: Vec::new(),
             tail: None,
         };
         Worker::start(Backend::Local(Box::new(db)), out, wrap)
@@ -214,6 +215,8 @@ struct Db {
     archives: bool,
     /// The files read, oldest first, the live one last; empty until opened.
     files: Vec<Reader>,
+    /// The archives among them, as listed when they were opened.
+    archive_list: Vec<PathBuf>,
     tail: Option<Tail>,
 }
 
@@ -230,9 +233,11 @@ impl Db {
                 self.tail = Some(Tail::new(&self.path, max));
             }
             let mut files = Vec::new();
+            self.archive_list.clear();
             if self.archives {
-                for a in vmware_policy::audit::rotate::archives(&self.path) {
-                    files.push(Reader::open(&a).map_err(|e| problem(&e, &a))?);
+                self.archive_list = vmware_policy::audit::rotate::archives(&self.path);
+                for a in &self.archive_list {
+                    files.push(Reader::open(a).map_err(|e| problem(&e, a))?);
                 }
             }
             files.push(live);
@@ -386,7 +391,13 @@ fn handle(
             let tail = db.tail.as_mut().expect("ensured");
             match tail.poll(&Filter::default()) {
                 Ok(p) => {
-                    if p.rotated {
+                    // Reading the archives, our copy rotation (same live
+                    // file, its rows moved to a new archive) changes the
+                    // history as much as Python's rename does.
+                    let rotated = p.rotated
+                        || (db.archives
+                            && vmware_policy::audit::rotate::archives(&db.path) != db.archive_list);
+                    if rotated {
                         // The reader holds the archive now: read the new
                         // file (and the new list of archives).
                         db.files.clear();
@@ -396,7 +407,7 @@ fn handle(
                     let live = db.files.len().saturating_sub(1);
                     Ok(Some(Response::Tail {
                         rows: p.rows.into_iter().map(|r| Row::new(live, r)).collect(),
-                        rotated: p.rotated,
+                        rotated,
                         more,
                     }))
                 }

@@ -525,3 +525,46 @@ fn find_looks_past_the_window_across_files() {
     w.send(find(Pos { file: 0, id: 25 }, true, None));
     assert!(matches!(recv(), Response::Found { at: None, .. }));
 }
+
+#[test]
+fn a_rotation_while_reading_the_archives_brings_the_new_archive_in() {
+    let (_d, db) = three_files();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let w = Worker::spawn(db.clone(), true, tx, |r| r);
+    let recv = || loop {
+        match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
+            Response::Ready => continue,
+            r => return r,
+        }
+    };
+    let ask = |generation| Request::Page {
+        generation,
+        filter: Filter::default(),
+        search: None,
+        anchor: Anchor::Newest,
+        limit: 1000,
+    };
+    w.send(ask(1));
+    let Response::Page { rows, .. } = recv() else {
+        panic!()
+    };
+    assert_eq!(rows.len(), 80);
+    // The live file (20 rows) rotates away under the reader; 5 rows follow.
+    vmware_policy::audit::rotate::maybe_rotate(&db, 0, 10).unwrap();
+    let engine = AuditEngine::new(&db);
+    for _ in 0..5 {
+        write(&engine, "fourth", "ok", "{}");
+    }
+    w.send(Request::Tail);
+    let Response::Tail { rotated, .. } = recv() else {
+        panic!()
+    };
+    assert!(rotated);
+    w.send(ask(2));
+    let Response::Page { rows, .. } = recv() else {
+        panic!()
+    };
+    assert_eq!(rows.len(), 85, "three archives and the new live file");
+    assert_eq!(rows.last().unwrap().pos.file, 3);
+    assert_eq!(rows.last().unwrap().tool, "fourth");
+}
