@@ -123,6 +123,11 @@ pub enum Response {
         ts: String,
         at: Option<Pos>,
     },
+    /// A sidecar index is being built: `done` of `total` rows so far.
+    Indexing {
+        done: u64,
+        total: u64,
+    },
     /// [`Request::Find`]'s answer.
     Found {
         generation: u64,
@@ -309,7 +314,9 @@ fn serve(
     while let Ok(req) = rx.recv() {
         let stale = |generation: u64| generation < latest_gen.load(Ordering::Relaxed);
         let answer = match &mut backend {
-            Backend::Local(db) => handle(db, req, &stale, &latest_gen),
+            Backend::Local(db) => handle(db, req, &stale, &latest_gen, &|r| {
+                let _ = send(r);
+            }),
             Backend::Fleet(f) => super::data_fleet::handle(f, req, &stale),
         };
         let answer = match answer {
@@ -336,7 +343,14 @@ fn handle(
     req: Request,
     stale: &dyn Fn(u64) -> bool,
     latest_gen: &Arc<AtomicU64>,
+    notify: &dyn Fn(Response),
 ) -> Result<Option<Response>, DbProblem> {
+    // A sidecar index built for the first time on a large file: said as it goes.
+    let mut progress = |done: u64, total: u64| {
+        if total >= 50_000 {
+            notify(Response::Indexing { done, total });
+        }
+    };
     match req {
         Request::Page {
             generation,
@@ -583,7 +597,14 @@ fn handle(
             db.ensure()?;
             Ok(Some(Response::Overview(
                 history(db)
-                    .and_then(|h| stats::compute(&h, &Filter::default(), Bucket::Day))
+                    .and_then(|h| {
+                        stats::compute_with_progress(
+                            &h,
+                            &Filter::default(),
+                            Bucket::Day,
+                            &mut progress,
+                        )
+                    })
                     .map_err(|e| e.to_string()),
             )))
         }

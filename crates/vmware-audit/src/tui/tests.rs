@@ -365,3 +365,34 @@ fn a_click_selects_the_row_under_it_and_pauses() {
     );
     assert_eq!(action_for_mouse(&map, Context::Detail, click), None);
 }
+
+#[test]
+fn rows_come_first_and_the_counts_follow_with_the_index_build_said() {
+    let mut app = super::state::App::new("db".into(), rules(), now(), false);
+    let fx = app.start();
+    let page = fx
+        .iter()
+        .position(|e| matches!(e, Effect::Request(Request::Page { .. })));
+    let overview = fx
+        .iter()
+        .position(|e| *e == Effect::Request(Request::Overview));
+    assert!(
+        page.unwrap() < overview.unwrap(),
+        "the page is asked first: {fx:?}"
+    );
+    app.update(Action::Data(Box::new(Response::Indexing {
+        done: 400_000,
+        total: 1_000_000,
+    })));
+    let text = super::view::tests::render(&app, 120, 40)
+        .backend()
+        .to_string();
+    assert!(text.contains("indexing 40%"), "{text}");
+    app.update(Action::Data(Box::new(Response::Overview(Ok(
+        vmware_policy::audit::Stats::default(),
+    )))));
+    let text = super::view::tests::render(&app, 120, 40)
+        .backend()
+        .to_string();
+    assert!(!text.contains("indexing"), "{text}");
+}

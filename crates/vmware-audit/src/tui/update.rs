@@ -12,8 +12,10 @@ use super::view::layout;
 impl App {
     /// What to ask for when the app starts.
     pub fn start(&mut self) -> Vec<Effect> {
-        let mut fx = vec![Effect::Request(Request::Overview)];
-        fx.extend(self.refilter_effects());
+        // The first page before the overview: rows are drawn at once, the
+        // counts (a sidecar to build, on a large file's first look) follow.
+        let mut fx = self.refilter_effects();
+        fx.push(Effect::Request(Request::Overview));
         fx
     }
 
@@ -450,7 +452,9 @@ impl App {
                     }
                 }
             }
+            Response::Indexing { done, total } => self.indexing = Some((done, total)),
             Response::Overview(Ok(s)) => {
+                self.indexing = None;
                 self.total_rows = Some(s.total);
                 if let Overlay::Picker(p) = &mut self.overlay
                     && let Some(v) = p.column.and_then(|c| values_of(&s, c))
@@ -506,7 +510,7 @@ impl App {
                     Err(e) => format!("export failed: {e}"),
                 });
             }
-            Response::Overview(Err(_)) => {}
+            Response::Overview(Err(_)) => self.indexing = None,
             Response::Problem(p) => {
                 self.problem = Some(p);
                 self.stream.loading = None;

@@ -14,6 +14,7 @@ pub mod record;
 pub mod rotate;
 pub mod schema;
 pub mod ship_hold;
+pub mod sidecar;
 pub mod stats;
 pub mod status;
 pub mod tail;

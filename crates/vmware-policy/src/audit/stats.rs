@@ -11,6 +11,7 @@ use super::filter::Filter;
 use super::history::History;
 use super::query::Reader;
 use super::schema;
+use super::sidecar::Sidecar;
 
 /// Time buckets of the calls-over-time series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -97,23 +98,17 @@ pub struct Tally(Acc);
 
 impl Tally {
     pub fn add(&mut self, g: Group<'_>) {
-        let acc = &mut self.0;
-        let denied = if g.status.starts_with("denied") {
-            g.n
-        } else {
-            0
-        };
-        *acc.status.entry(g.status.to_string()).or_default() += g.n;
-        *acc.skill.entry(g.skill.to_string()).or_default() += g.n;
-        *acc.tool.entry(g.tool.to_string()).or_default() += g.n;
-        *acc.agent.entry(g.agent.to_string()).or_default() += g.n;
-        *acc.risk.entry(g.risk.to_string()).or_default() += g.n;
-        if !g.host.is_empty() {
-            *acc.host.entry(g.host.to_string()).or_default() += g.n;
-        }
-        let e = acc.series.entry(g.bucket.to_string()).or_default();
-        e.0 += g.n;
-        e.1 += denied;
+        add_group(
+            &mut self.0,
+            g.status,
+            g.skill,
+            g.tool,
+            g.agent,
+            g.risk,
+            g.bucket,
+            g.host,
+            g.n,
+        );
     }
 
     pub fn finish(self) -> Stats {
@@ -123,23 +118,136 @@ impl Tally {
 
 /// Aggregate the rows `filter` selects across `history`.
 ///
-/// A filter of only `since` (what `stats --days` asks) on a database whose
-/// rollups are complete reads the rollups, plus the raw rows of the first,
-/// partial day; anything else groups the raw rows in SQLite, one pass per file.
+/// By hour or day, with a filter on the columns the rollups keep (status,
+/// skill, tool, agent, risk, and `since`), each file's sidecar is brought up
+/// to date and read, with the raw rows of the first, partial hour and of what
+/// was written since; otherwise (or without a usable sidecar) the raw rows are
+/// grouped in SQLite, one pass per file.
 pub fn compute(history: &History, filter: &Filter, bucket: Bucket) -> rusqlite::Result<Stats> {
+    compute_with_progress(history, filter, bucket, &mut |_, _| {})
+}
+
+/// [`compute`], telling `progress(done, total)` while a sidecar's backlog is
+/// built (the first run on a large file).
+pub fn compute_with_progress(
+    history: &History,
+    filter: &Filter,
+    bucket: Bucket,
+    progress: &mut dyn FnMut(u64, u64),
+) -> rusqlite::Result<Stats> {
     let mut acc = Acc::default();
     let only_since = Filter {
         since: filter.since.clone(),
         ..Filter::default()
     } == *filter;
+    let by_rollup = bucket != Bucket::Minute && rollup_columns_only(filter);
     for reader in history.readers() {
-        if only_since && bucket != Bucket::Minute && schema::rollups_ready(reader.conn()) {
+        if by_rollup && let Some(side) = Sidecar::refreshed(reader, progress) {
+            from_sidecar(reader, &side, filter, bucket, &mut acc)?;
+        } else if only_since && bucket != Bucket::Minute && schema::rollups_ready(reader.conn()) {
             from_rollups(reader, filter.since.as_deref(), bucket, &mut acc)?;
         } else {
             scan(reader, filter, bucket, &mut acc)?;
         }
     }
     Ok(finish(acc))
+}
+
+/// Whether `filter` names only what the sidecar's rollups are grouped by.
+fn rollup_columns_only(f: &Filter) -> bool {
+    Filter {
+        since: f.since.clone(),
+        skills: f.skills.clone(),
+        tools: f.tools.clone(),
+        statuses: f.statuses.clone(),
+        agents: f.agents.clone(),
+        risks: f.risks.clone(),
+        not_skills: f.not_skills.clone(),
+        not_tools: f.not_tools.clone(),
+        not_statuses: f.not_statuses.clone(),
+        not_agents: f.not_agents.clone(),
+        not_risks: f.not_risks.clone(),
+        ..Filter::default()
+    } == *f
+}
+
+/// One file's share from its sidecar: the rollups of the hours after the
+/// first, the raw rows of that first (partial) hour, found by its id range,
+/// and the raw rows written since the sidecar was brought up to date.
+fn from_sidecar(
+    reader: &Reader,
+    side: &Sidecar,
+    filter: &Filter,
+    bucket: Bucket,
+    acc: &mut Acc,
+) -> rusqlite::Result<()> {
+    let upto = side.indexed_to();
+    let first_hour: Option<String> = filter.since.as_ref().map(|s| s.chars().take(13).collect());
+    if let Some(h) = &first_hour
+        && let Some((lo, hi)) = side.hour_ids(h)?
+        && lo <= upto
+    {
+        let partial = Filter {
+            // Every row of that hour, and no row of the next (';' sorts after ':').
+            until: Some(format!("{h};")),
+            after_id: Some(lo - 1),
+            before_id: Some(hi.min(upto) + 1),
+            ..filter.clone()
+        };
+        scan(reader, &partial, bucket, acc)?;
+    }
+    let len = bucket.prefix_len() as usize;
+    for g in side.groups_after(first_hour.as_deref())? {
+        let row = super::query::AuditRow {
+            status: g.status.clone(),
+            skill: g.skill.clone(),
+            tool: g.tool.clone(),
+            agent: g.agent.clone(),
+            risk_level: g.risk.clone(),
+            ..super::query::AuditRow::default()
+        };
+        let without_time = Filter {
+            since: None,
+            ..filter.clone()
+        };
+        if without_time.matches(&row) {
+            let label: String = g.hour.chars().take(len).collect();
+            add_group(
+                acc, &g.status, &g.skill, &g.tool, &g.agent, &g.risk, &label, "", g.n,
+            );
+        }
+    }
+    let newer = Filter {
+        after_id: Some(upto),
+        ..filter.clone()
+    };
+    scan(reader, &newer, bucket, acc)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add_group(
+    acc: &mut Acc,
+    status: &str,
+    skill: &str,
+    tool: &str,
+    agent: &str,
+    risk: &str,
+    bucket: &str,
+    host: &str,
+    n: u64,
+) {
+    let denied = if status.starts_with("denied") { n } else { 0 };
+    *acc.status.entry(status.to_string()).or_default() += n;
+    *acc.skill.entry(skill.to_string()).or_default() += n;
+    *acc.tool.entry(tool.to_string()).or_default() += n;
+    *acc.agent.entry(agent.to_string()).or_default() += n;
+    *acc.risk.entry(risk.to_string()).or_default() += n;
+    if !host.is_empty() {
+        *acc.host.entry(host.to_string()).or_default() += n;
+    }
+    let e = acc.series.entry(bucket.to_string()).or_default();
+    e.0 += n;
+    e.1 += denied;
 }
 
 /// Count one grouped row: status, skill, tool, agent, risk, bucket, count.

@@ -188,6 +188,8 @@ pub struct App {
     pub archives: bool,
     /// The fleet's rows (`--source postgres://`): a host column and picker.
     pub fleet: bool,
+    /// A sidecar index being built (rows done, rows in all): the header says so.
+    pub indexing: Option<(u64, u64)>,
 }
 
 impl App {
@@ -221,6 +223,7 @@ impl App {
             marks: std::collections::BTreeMap::new(),
             archives: false,
             fleet: false,
+            indexing: None,
             palette: crate::config::Palette::default(),
             saved: std::collections::BTreeMap::new(),
         }

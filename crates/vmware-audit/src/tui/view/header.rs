@@ -25,6 +25,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App, t: Theme) {
     } else {
         rows
     };
+    let rows = match app.indexing {
+        Some((done, total)) => format!("{rows} · indexing {}%", done * 100 / total.max(1)),
+        None => rows,
+    };
     let state = if app.problem.is_some() {
         Span::styled("◌ NO DATA", t.warn())
     } else if app.stream.follow {
