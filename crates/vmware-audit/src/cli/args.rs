@@ -89,7 +89,7 @@ pub enum Command {
     /// Validate, create or show the rules file
     #[command(subcommand)]
     Rules(RulesCommand),
-    /// Build the indexes and rollups that keep reads fast on a large database
+    /// Build the indexes that keep `log` fast on a large database
     /// (holds the write lock while it runs: seconds on a million rows)
     Optimize,
     /// Write a realistic, deterministic database (for trying things out and benchmarks)

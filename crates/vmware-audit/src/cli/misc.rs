@@ -80,7 +80,7 @@ pub fn optimize(ctx: &Ctx) -> i32 {
         .and_then(|c| schema::ensure_derived(&c, false).map_err(|e| e.to_string()));
     match result {
         Ok(()) => {
-            println!("{}: indexes and rollups in place", ctx.db.display());
+            println!("{}: indexes in place", ctx.db.display());
             0
         }
         Err(e) => output::fail(&format!("cannot optimize {}: {e}", ctx.db.display())),

@@ -252,7 +252,7 @@ mod tests {
             ..Filter::default()
         };
         let (sql, values) = f.to_sql(&["skill".into(), "tool".into()]);
-        assert!(sql.contains("tool IN (?, ?)"), "{sql}");
+        assert!(sql.contains("\"tool\" IN (?, ?)"), "{sql}");
         assert!(values.contains(&SqlValue::Text("vm_delete".into())));
         let row = |tool: &str| crate::audit::AuditRow {
             skill: "aiops".into(),
@@ -275,7 +275,7 @@ mod tests {
         let (sql, values) = f.to_sql(&["agent".into(), "user".into(), "risk_level".into()]);
         assert_eq!(
             sql,
-            " WHERE agent NOT IN (?) AND user NOT IN (?) AND risk_level NOT IN (?, ?)"
+            " WHERE \"agent\" NOT IN (?) AND \"user\" NOT IN (?) AND \"risk_level\" NOT IN (?, ?)"
         );
         assert_eq!(values.len(), 4);
         let row = |agent: &str, user: &str, risk: &str| crate::audit::AuditRow {
@@ -339,7 +339,7 @@ mod tests {
         let (sql, values) = f.to_sql(&["skill".into(), "status".into()]);
         assert_eq!(
             sql,
-            " WHERE skill IN (?, ?) AND status NOT IN (?) AND ts >= ?"
+            " WHERE \"skill\" IN (?, ?) AND \"status\" NOT IN (?) AND ts >= ?"
         );
         assert!(!sql.contains("OR 1=1"));
         assert_eq!(values.len(), 4);

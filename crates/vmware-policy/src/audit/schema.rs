@@ -94,46 +94,31 @@ pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Version of the derived structures (indexes, rollups); bump to rebuild them.
-pub const DERIVED_VERSION: &str = "1";
+/// Version of the derived structures in the shared file; bump to rebuild them.
+/// 2: the rollups (and the trigger that kept them, which every writer, the
+/// Python package's included, paid for on each insert) moved to the readers'
+/// sidecar index (`sidecar`).
+pub const DERIVED_VERSION: &str = "2";
 
-/// Indexes and rollup tables the writer maintains so readers stay fast on
-/// millions of rows. Triggers keep the rollups current whoever inserts, the
-/// Python package included. Only constant text; no user input.
+/// The indexes the writer keeps so `log` stays fast on millions of rows.
+/// Only constant text; no user input.
 const DERIVED: &str = "
 CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log(ts);
 CREATE INDEX IF NOT EXISTS audit_log_status ON audit_log(status);
 CREATE INDEX IF NOT EXISTS audit_log_tool ON audit_log(tool, skill);
-CREATE TABLE IF NOT EXISTS audit_rollup_status (
-    hour TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
-    PRIMARY KEY (hour, status)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit_rollup_tool (
-    day TEXT NOT NULL, skill TEXT NOT NULL, tool TEXT NOT NULL, risk_level TEXT NOT NULL, n INTEGER NOT NULL,
-    PRIMARY KEY (day, skill, tool, risk_level)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit_rollup_agent (
-    day TEXT NOT NULL, agent TEXT NOT NULL, n INTEGER NOT NULL,
-    PRIMARY KEY (day, agent)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TRIGGER IF NOT EXISTS audit_rollup_insert AFTER INSERT ON audit_log BEGIN
-    INSERT INTO audit_rollup_status VALUES (substr(NEW.ts, 1, 13), NEW.status, 1)
-        ON CONFLICT DO UPDATE SET n = n + 1;
-    INSERT INTO audit_rollup_tool VALUES (substr(NEW.ts, 1, 10), NEW.skill, NEW.tool, NEW.risk_level, 1)
-        ON CONFLICT DO UPDATE SET n = n + 1;
-    INSERT INTO audit_rollup_agent VALUES (substr(NEW.ts, 1, 10), NEW.agent, 1)
-        ON CONFLICT DO UPDATE SET n = n + 1;
-END;
 ";
 
-/// The backfill of the rollups from the rows already there.
-const BACKFILL: &str = "
-DELETE FROM audit_rollup_status; DELETE FROM audit_rollup_tool; DELETE FROM audit_rollup_agent;
-INSERT INTO audit_rollup_status SELECT substr(ts, 1, 13), status, COUNT(*) FROM audit_log GROUP BY 1, 2;
-INSERT INTO audit_rollup_tool SELECT substr(ts, 1, 10), skill, tool, risk_level, COUNT(*) FROM audit_log GROUP BY 1, 2, 3, 4;
-INSERT INTO audit_rollup_agent SELECT substr(ts, 1, 10), agent, COUNT(*) FROM audit_log GROUP BY 1, 2;
+/// What version 1 put in the shared file and version 2 no longer keeps there.
+const LEGACY_ROLLUPS: &str = "
+DROP TRIGGER IF EXISTS audit_rollup_insert;
+DROP TABLE IF EXISTS audit_rollup_status;
+DROP TABLE IF EXISTS audit_rollup_tool;
+DROP TABLE IF EXISTS audit_rollup_agent;
 ";
 
-/// Whether the rollups are complete (made with their backfill, in one transaction).
-pub fn rollups_ready(conn: &Connection) -> bool {
+/// Whether the derived structures of this version are in place.
+pub fn derived_ready(conn: &Connection) -> bool {
     conn.query_row(
         "SELECT value FROM audit_meta WHERE key = 'derived'",
         [],
@@ -142,20 +127,38 @@ pub fn rollups_ready(conn: &Connection) -> bool {
     .is_ok_and(|v| v == DERIVED_VERSION)
 }
 
+/// Drop version 1's rollup trigger and tables if the file has them: one
+/// short transaction at any size (nothing is rebuilt), so no writer, ours or
+/// Python's, keeps paying for them on every insert.
+fn drop_legacy_rollups(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_rollup_insert'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has {
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {LEGACY_ROLLUPS} COMMIT;"))
+            .inspect_err(|_| {
+                let _ = conn.execute_batch("ROLLBACK");
+            })?;
+    }
+    Ok(())
+}
+
 /// Rows under which a writer builds the derived structures by itself. Building
 /// them holds the write lock (about 0.3 s at this size); on a bigger legacy
 /// database that would outlast other writers' 5 s busy timeout, so it waits
 /// for an explicit `vmware-audit db optimize`. A rotated file starts empty.
 pub const AUTO_DERIVE_MAX_ROWS: i64 = 50_000;
 
-/// Create the indexes, rollups and triggers if missing, backfilling the rollups
-/// from existing rows, all in one transaction (so a reader never sees rollups
-/// that miss rows). Once per database file; a no-op after. With `auto`, only
-/// for a database of at most [`AUTO_DERIVE_MAX_ROWS`] rows.
+/// Create the indexes if missing, in one transaction, and drop version 1's
+/// rollups. Once per database file; a no-op after. With `auto`, the indexes
+/// only for a database of at most [`AUTO_DERIVE_MAX_ROWS`] rows.
 pub fn ensure_derived(conn: &Connection, auto: bool) -> rusqlite::Result<()> {
-    if rollups_ready(conn) {
+    if derived_ready(conn) {
         return Ok(());
     }
+    drop_legacy_rollups(conn)?;
     if auto {
         let span: i64 = conn.query_row(
             "SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) FROM audit_log",
@@ -168,9 +171,8 @@ pub fn ensure_derived(conn: &Connection, auto: bool) -> rusqlite::Result<()> {
     }
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
-        if !rollups_ready(conn) {
+        if !derived_ready(conn) {
             conn.execute_batch(DERIVED)?;
-            conn.execute_batch(BACKFILL)?;
             conn.execute(
                 "INSERT OR REPLACE INTO audit_meta (key, value) VALUES ('derived', ?1)",
                 [DERIVED_VERSION],

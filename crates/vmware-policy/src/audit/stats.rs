@@ -10,7 +10,6 @@ use rusqlite::types::ValueRef;
 use super::filter::Filter;
 use super::history::History;
 use super::query::Reader;
-use super::schema;
 use super::sidecar::Sidecar;
 
 /// Time buckets of the calls-over-time series.
@@ -136,16 +135,10 @@ pub fn compute_with_progress(
     progress: &mut dyn FnMut(u64, u64),
 ) -> rusqlite::Result<Stats> {
     let mut acc = Acc::default();
-    let only_since = Filter {
-        since: filter.since.clone(),
-        ..Filter::default()
-    } == *filter;
     let by_rollup = bucket != Bucket::Minute && rollup_columns_only(filter);
     for reader in history.readers() {
         if by_rollup && let Some(side) = Sidecar::refreshed(reader, progress) {
             from_sidecar(reader, &side, filter, bucket, &mut acc)?;
-        } else if only_since && bucket != Bucket::Minute && schema::rollups_ready(reader.conn()) {
-            from_rollups(reader, filter.since.as_deref(), bucket, &mut acc)?;
         } else {
             scan(reader, filter, bucket, &mut acc)?;
         }
@@ -299,58 +292,6 @@ fn scan(reader: &Reader, filter: &Filter, bucket: Bucket, acc: &mut Acc) -> rusq
     let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
     while let Some(r) = rows.next()? {
         add_row(acc, r)?;
-    }
-    Ok(())
-}
-
-fn from_rollups(
-    reader: &Reader,
-    since: Option<&str>,
-    bucket: Bucket,
-    acc: &mut Acc,
-) -> rusqlite::Result<()> {
-    let conn = reader.conn();
-    // Whole days after the day of `since` come from the rollups; that first day
-    // (from `since` on) from the raw rows, so the counts are exact.
-    let after = match since {
-        Some(s) => {
-            let day: String = s.chars().take(10).collect();
-            let day_end = format!("{day}U"); // sorts after every `<day>T...` timestamp
-            let first_day = Filter {
-                since: Some(s.to_string()),
-                until: Some(day_end.clone()),
-                ..Filter::default()
-            };
-            scan(reader, &first_day, bucket, acc)?;
-            (day_end, day)
-        }
-        None => (String::new(), String::new()),
-    };
-    let mut stmt =
-        conn.prepare_cached("SELECT hour, status, n FROM audit_rollup_status WHERE hour > ?1")?;
-    let mut rows = stmt.query([&after.0])?;
-    while let Some(r) = rows.next()? {
-        let (hour, status, n) = (text(r, 0)?, text(r, 1)?, r.get::<_, i64>(2)?.max(0) as u64);
-        let label: String = hour.chars().take(bucket.prefix_len() as usize).collect();
-        let denied = if status.starts_with("denied") { n } else { 0 };
-        *acc.status.entry(status).or_default() += n;
-        let e = acc.series.entry(label).or_default();
-        e.0 += n;
-        e.1 += denied;
-    }
-    let mut stmt = conn.prepare_cached("SELECT skill, tool, risk_level, SUM(n) FROM audit_rollup_tool WHERE day > ?1 GROUP BY 1, 2, 3")?;
-    let mut rows = stmt.query([&after.1])?;
-    while let Some(r) = rows.next()? {
-        let n = r.get::<_, i64>(3)?.max(0) as u64;
-        *acc.skill.entry(text(r, 0)?).or_default() += n;
-        *acc.tool.entry(text(r, 1)?).or_default() += n;
-        *acc.risk.entry(text(r, 2)?).or_default() += n;
-    }
-    let mut stmt = conn
-        .prepare_cached("SELECT agent, SUM(n) FROM audit_rollup_agent WHERE day > ?1 GROUP BY 1")?;
-    let mut rows = stmt.query([&after.1])?;
-    while let Some(r) = rows.next()? {
-        *acc.agent.entry(text(r, 0)?).or_default() += r.get::<_, i64>(1)?.max(0) as u64;
     }
     Ok(())
 }
