@@ -60,6 +60,36 @@ fn same_as_a_plain_scan(home: &Home, when: &str) {
     }
 }
 
+/// `log` (and `export`) with a `since`: the same rows through the sidecar's
+/// id bound as by a plain scan.
+fn log_same_as_a_plain_scan(home: &Home, since: &str, archives: bool) {
+    let run = |plain: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vmware-audit"));
+        c.args(["log", "--json", "--last", "1000000", "--since", since])
+            .env("OPS_HOME", home.path());
+        if archives {
+            c.arg("--archives");
+        }
+        if plain {
+            c.env("VMWARE_AUDIT_NO_INDEX", "1");
+        } else {
+            c.env_remove("VMWARE_AUDIT_NO_INDEX");
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    assert_eq!(
+        run(false),
+        run(true),
+        "log --since {since} (archives: {archives})"
+    );
+}
+
 fn index_files(home: &Home) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(home.path().join(".vmware-audit-index"))
         .map(|d| {
@@ -85,7 +115,7 @@ fn the_sidecar_agrees_with_a_plain_scan_through_rotations_of_both_kinds() {
                 "--repeat",
                 &n.to_string(),
                 "--rotate-bytes",
-                "150000",
+                "80000",
                 "--keep-archives",
                 "100",
             ],
@@ -103,7 +133,7 @@ fn the_sidecar_agrees_with_a_plain_scan_through_rotations_of_both_kinds() {
         let out = python_cmd(
             home.path(),
             "writer_rotating.py",
-            &["py", &n.to_string(), "150000", &pad, "100"],
+            &["py", &n.to_string(), "80000", &pad, "100"],
         )
         .output()
         .unwrap();
@@ -117,7 +147,9 @@ fn the_sidecar_agrees_with_a_plain_scan_through_rotations_of_both_kinds() {
     python(200);
     same_as_a_plain_scan(&home, "first build");
     let built = index_files(&home);
-    assert!(built.len() >= 3, "one sidecar per file: {built:?}");
+    let files = vmware_policy::audit::rotate::archives(&home.db()).len() + 1;
+    assert!(files >= 3, "the writers rotated");
+    assert_eq!(built.len(), files, "one sidecar per file: {built:?}");
     use std::os::unix::fs::PermissionsExt;
     for f in &built {
         assert_eq!(
@@ -128,9 +160,24 @@ fn the_sidecar_agrees_with_a_plain_scan_through_rotations_of_both_kinds() {
     // More rows, more rotations of both kinds, then Python's own rename now.
     rust(250, "delete_dfw_policy");
     python(150);
-    assert_eq!(run_python(home.path(), "rotate_now.py", &[]).trim(), "1");
+    run_python(home.path(), "write_many.py", &["py-extra", "5"]);
+    // (Its retention keeps 5 archives: one may go as this one comes.)
+    use std::os::unix::fs::MetadataExt;
+    let live = std::fs::metadata(home.db()).unwrap().ino();
+    run_python(home.path(), "rotate_now.py", &[]);
+    assert!(
+        std::fs::metadata(home.db()).map_or(true, |m| m.ino() != live),
+        "renamed away"
+    );
     python(40);
     same_as_a_plain_scan(&home, "after more rows and rotations");
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    for since in [hour_ago.as_str(), "2099-01-01"] {
+        log_same_as_a_plain_scan(&home, since, true);
+        log_same_as_a_plain_scan(&home, since, false);
+    }
     // Deleted mid-run: rebuilt.
     std::fs::remove_dir_all(home.path().join(".vmware-audit-index")).unwrap();
     same_as_a_plain_scan(&home, "after the sidecars were deleted");
@@ -191,7 +238,15 @@ fn two_readers_building_at_once_agree() {
     assert_eq!(a["total"], 60000);
     // A `since` inside an hour: that hour's rows from the raw rows (found by
     // its id range), the later hours from the rollups.
-    for since in ["2h", "90m", "3d", "7d"] {
+    // Absolute times (a relative one moves between the two runs compared).
+    let ago = |m: i64| {
+        (chrono::Utc::now() - chrono::Duration::minutes(m))
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string()
+    };
+    let sinces = [ago(120), ago(90), ago(3 * 1440 + 17), ago(7 * 1440 + 31)];
+    for since in sinces.iter().map(String::as_str).chain(["2099-01-01"]) {
+        log_same_as_a_plain_scan(&home, since, false);
         for more in [&[][..], &["--by", "hour"][..], &["--status", "denied"][..]] {
             let mut form = vec!["--days", "30", "--since", since];
             form.extend(more);

@@ -69,7 +69,9 @@ impl Ctx {
 
     /// Open the history to read, with one clear line for each failure.
     pub fn open_history(&self, archives: bool) -> Result<History, String> {
-        History::open(&self.db, archives).map_err(|e| read_error(&e, &self.db))
+        History::open(&self.db, archives)
+            .map(History::indexed)
+            .map_err(|e| read_error(&e, &self.db))
     }
 }
 

@@ -11,6 +11,8 @@ use super::rotate;
 /// One or more database files, oldest first, the live one last.
 pub struct History {
     readers: Vec<Reader>,
+    /// Narrow each file's scan with its sidecar index (`sidecar::narrow`).
+    indexed: bool,
 }
 
 impl History {
@@ -29,7 +31,18 @@ impl History {
             Err(ReadError::Missing(_)) if !readers.is_empty() => {}
             Err(e) => return Err(e),
         }
-        Ok(History { readers })
+        Ok(History {
+            readers,
+            indexed: false,
+        })
+    }
+
+    /// Read through each file's sidecar index where it narrows a scan (a
+    /// `since`): what the operator's commands do; the sidecar is brought up
+    /// to date first, in its own file.
+    pub fn indexed(mut self) -> History {
+        self.indexed = true;
+        self
     }
 
     pub fn readers(&self) -> &[Reader] {
@@ -54,6 +67,13 @@ impl History {
             if left == Some(0) || !go_on {
                 break;
             }
+            let narrowed;
+            let filter = if self.indexed {
+                narrowed = super::sidecar::narrow(reader, filter);
+                &narrowed
+            } else {
+                filter
+            };
             reader.for_each(filter, order, left, |row| {
                 if let Some(l) = left.as_mut() {
                     *l -= 1;

@@ -18,6 +18,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use super::filter::Filter;
 use super::query::Reader;
 
 /// Bump to rebuild every sidecar (a change of what it holds).
@@ -175,6 +176,15 @@ impl Sidecar {
         rows.collect()
     }
 
+    /// The lowest id of the rows of `hour` and every later hour, if any.
+    pub fn first_id_from(&self, hour: &str) -> rusqlite::Result<Option<i64>> {
+        self.conn.query_row(
+            "SELECT MIN(min_id) FROM hours WHERE hour >= ?1",
+            [hour],
+            |r| r.get(0),
+        )
+    }
+
     /// The ids of the rows of `hour` (`2026-11-21T20`), if it has any.
     pub fn hour_ids(&self, hour: &str) -> rusqlite::Result<Option<(i64, i64)>> {
         self.conn
@@ -319,4 +329,30 @@ fn open_private(path: &Path) -> rusqlite::Result<Connection> {
     // Losing a sidecar costs a rebuild, never a row: no fsync per chunk.
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")?;
     Ok(conn)
+}
+
+/// `filter` with an id bound from `since` for the file `reader` reads: rows
+/// at or after `since` have ids from the lowest of their hours on, so the
+/// rows before are never read (a file with no ts index otherwise reads all
+/// of them to find that few or none match). The same rows; `filter` as it is
+/// when no sidecar can be used.
+pub fn narrow(reader: &Reader, filter: &Filter) -> Filter {
+    let Some(since) = &filter.since else {
+        return filter.clone();
+    };
+    let Some(side) = Sidecar::refreshed(reader, &mut |_, _| {}) else {
+        return filter.clone();
+    };
+    let hour: String = since.chars().take(13).collect();
+    let from = match side.first_id_from(&hour) {
+        Ok(Some(lo)) => lo - 1,
+        // No indexed row is that recent: only rows written since it was
+        // brought up to date can be.
+        Ok(None) => side.indexed_to(),
+        Err(_) => return filter.clone(),
+    };
+    Filter {
+        after_id: Some(filter.after_id.map_or(from, |a| a.max(from))),
+        ..filter.clone()
+    }
 }
