@@ -258,3 +258,77 @@ fn two_readers_building_at_once_agree() {
         }
     }
 }
+
+#[test]
+fn workflow_and_correlation_ids_are_found_through_the_sidecar_and_new_rows_too() {
+    let home = Home::new();
+    home.write_rules("deny: []\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+        .args(["generate", "--rows", "40000", "--days", "5"])
+        .env("OPS_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let c = rusqlite::Connection::open(home.db()).unwrap();
+    let pick = |col: &str| -> String {
+        c.query_row(
+            &format!(
+                "SELECT {col} FROM audit_log WHERE {col} != '' ORDER BY id LIMIT 1 OFFSET 500"
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let (wf, cid) = (pick("workflow_id"), pick("correlation_id"));
+    let log = |args: &[&str], plain: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vmware-audit"));
+        cmd.args(["log", "--json", "--last", "100000"])
+            .args(args)
+            .env("OPS_HOME", home.path());
+        if plain {
+            cmd.env("VMWARE_AUDIT_NO_INDEX", "1");
+        } else {
+            cmd.env_remove("VMWARE_AUDIT_NO_INDEX");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+    };
+    let forms: Vec<Vec<&str>> = vec![
+        vec!["--workflow-id", &wf],
+        vec!["--correlation-id", &cid],
+        vec!["--workflow-id", &wf, "--correlation-id", &cid],
+        vec!["--workflow-id", "no-such-workflow"],
+        vec!["--workflow-id", &wf, "--status", "ok"],
+    ];
+    for f in &forms {
+        let rows = log(f, false);
+        assert_eq!(rows, log(f, true), "log {f:?}");
+    }
+    assert!(!log(&forms[0], false).is_empty());
+    // Rows written after the sidecar was brought up to date are found too.
+    let engine = vmware_policy::AuditEngine::new(home.db());
+    for _ in 0..3 {
+        engine.append(vmware_policy::Record {
+            workflow_id: wf.clone(),
+            tool: "after_the_index".into(),
+            ..vmware_policy::Record::default()
+        });
+    }
+    drop(engine);
+    for f in &forms {
+        assert_eq!(log(f, false), log(f, true), "log {f:?} after new rows");
+    }
+    let rows = log(&forms[0], false);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["tool"] == "after_the_index")
+            .count(),
+        3
+    );
+}

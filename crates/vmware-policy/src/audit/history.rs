@@ -67,20 +67,26 @@ impl History {
             if left == Some(0) || !go_on {
                 break;
             }
-            let narrowed;
-            let filter = if self.indexed {
-                narrowed = super::sidecar::narrow(reader, filter);
-                &narrowed
+            let mut ranges = if self.indexed {
+                super::sidecar::narrow(reader, filter)
             } else {
-                filter
+                vec![filter.clone()]
             };
-            reader.for_each(filter, order, left, |row| {
-                if let Some(l) = left.as_mut() {
-                    *l -= 1;
+            if order == Order::NewestFirst {
+                ranges.reverse();
+            }
+            for range in &ranges {
+                if left == Some(0) || !go_on {
+                    break;
                 }
-                go_on = each(row);
-                go_on && left != Some(0)
-            })?;
+                reader.for_each(range, order, left, |row| {
+                    if let Some(l) = left.as_mut() {
+                        *l -= 1;
+                    }
+                    go_on = each(row);
+                    go_on && left != Some(0)
+                })?;
+            }
         }
         Ok(())
     }

@@ -22,7 +22,7 @@ use super::filter::Filter;
 use super::query::Reader;
 
 /// Bump to rebuild every sidecar (a change of what it holds).
-const VERSION: &str = "1";
+const VERSION: &str = "2";
 /// Ids folded in per transaction while building (progress is said between).
 const CHUNK: i64 = 200_000;
 
@@ -34,7 +34,16 @@ CREATE TABLE IF NOT EXISTS rollup (
     PRIMARY KEY (hour, status, skill, tool, agent, risk)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hours (
     hour TEXT PRIMARY KEY, min_id INTEGER NOT NULL, max_id INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keyed (
+    kind INTEGER NOT NULL, value TEXT NOT NULL, id INTEGER NOT NULL,
+    PRIMARY KEY (kind, value, id)) WITHOUT ROWID;
 ";
+
+/// What `keyed` holds: the ids of the rows of each workflow and each
+/// correlation id (rare values a filter names one at a time, which no index
+/// of the shared file covers).
+const WORKFLOW: i64 = 1;
+const CORRELATION: i64 = 2;
 
 /// One rollup group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +149,8 @@ impl Sidecar {
             .optional()?;
         if version.as_deref() != Some(VERSION) {
             conn.execute_batch(
-                "BEGIN IMMEDIATE; DELETE FROM rollup; DELETE FROM hours; DELETE FROM meta;",
+                "BEGIN IMMEDIATE; DELETE FROM rollup; DELETE FROM hours; DELETE FROM keyed; \
+                 DELETE FROM meta;",
             )?;
             conn.execute(
                 "INSERT INTO meta VALUES ('version', ?1), ('indexed_to', '0')",
@@ -182,6 +192,39 @@ impl Sidecar {
             "SELECT MIN(min_id) FROM hours WHERE hour >= ?1",
             [hour],
             |r| r.get(0),
+        )
+    }
+
+    /// The ids, in order, of the rows with one of `workflows` (if any are
+    /// given) and one of `correlations` (likewise).
+    pub fn keyed_ids(
+        &self,
+        workflows: &[String],
+        correlations: &[String],
+    ) -> rusqlite::Result<Vec<i64>> {
+        let of = |kind: i64,
+                  values: &[String]|
+         -> rusqlite::Result<Option<std::collections::BTreeSet<i64>>> {
+            if values.is_empty() {
+                return Ok(None);
+            }
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT id FROM keyed WHERE kind = ?1 AND value = ?2")?;
+            let mut ids = std::collections::BTreeSet::new();
+            for v in values {
+                for id in st.query_map(params![kind, v], |r| r.get::<_, i64>(0))? {
+                    ids.insert(id?);
+                }
+            }
+            Ok(Some(ids))
+        };
+        Ok(
+            match (of(WORKFLOW, workflows)?, of(CORRELATION, correlations)?) {
+                (Some(a), Some(b)) => a.intersection(&b).copied().collect(),
+                (Some(a), None) | (None, Some(a)) => a.into_iter().collect(),
+                (None, None) => Vec::new(),
+            },
         )
     }
 
@@ -234,7 +277,7 @@ fn update(
     let start = if newest < first {
         // The file shrank under its name (its rows cut): start again.
         conn.execute_batch(
-            "BEGIN IMMEDIATE; DELETE FROM rollup; DELETE FROM hours; \
+            "BEGIN IMMEDIATE; DELETE FROM rollup; DELETE FROM hours; DELETE FROM keyed; \
              UPDATE meta SET value = '0' WHERE key = 'indexed_to'; COMMIT;",
         )?;
         0
@@ -243,6 +286,12 @@ fn update(
     };
     let total = (newest - start).max(0) as u64;
     let mut read = reader.conn().prepare(&sql)?;
+    let keys_sql = format!(
+        "SELECT id, {wf}, {cid} FROM audit_log WHERE id > ?1 AND id <= ?2 AND ({wf} != '' OR {cid} != '')",
+        wf = col("workflow_id"),
+        cid = col("correlation_id"),
+    );
+    let mut read_keys = reader.conn().prepare(&keys_sql)?;
     loop {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let step = (|| {
@@ -273,6 +322,18 @@ fn update(
                     r.get::<_, i64>(6)?
                 ])?;
                 hour.execute(params![h, r.get::<_, i64>(7)?, r.get::<_, i64>(8)?])?;
+            }
+            let mut keyed =
+                conn.prepare_cached("INSERT OR IGNORE INTO keyed VALUES (?1, ?2, ?3)")?;
+            let mut keys = read_keys.query(params![from, to])?;
+            while let Some(r) = keys.next()? {
+                let id: i64 = r.get(0)?;
+                for (kind, i) in [(WORKFLOW, 1), (CORRELATION, 2)] {
+                    let v: String = r.get(i)?;
+                    if !v.is_empty() {
+                        keyed.execute(params![kind, v, id])?;
+                    }
+                }
             }
             conn.execute(
                 "UPDATE meta SET value = ?1 WHERE key = 'indexed_to'",
@@ -331,28 +392,71 @@ fn open_private(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// `filter` with an id bound from `since` for the file `reader` reads: rows
-/// at or after `since` have ids from the lowest of their hours on, so the
-/// rows before are never read (a file with no ts index otherwise reads all
-/// of them to find that few or none match). The same rows; `filter` as it is
-/// when no sidecar can be used.
-pub fn narrow(reader: &Reader, filter: &Filter) -> Filter {
-    let Some(since) = &filter.since else {
-        return filter.clone();
-    };
-    let Some(side) = Sidecar::refreshed(reader, &mut |_, _| {}) else {
-        return filter.clone();
-    };
-    let hour: String = since.chars().take(13).collect();
-    let from = match side.first_id_from(&hour) {
-        Ok(Some(lo)) => lo - 1,
-        // No indexed row is that recent: only rows written since it was
-        // brought up to date can be.
-        Ok(None) => side.indexed_to(),
-        Err(_) => return filter.clone(),
-    };
-    Filter {
-        after_id: Some(filter.after_id.map_or(from, |a| a.max(from))),
-        ..filter.clone()
+/// The id ranges of the file `reader` reads that can hold rows `filter`
+/// selects, as filters, oldest first: from `since`, the rows from the lowest
+/// id of its hour and later ones on (a file with no ts index otherwise reads
+/// all rows to find that few or none match); for workflow and correlation
+/// ids, each stretch of ids the sidecar lists for them, and the rows written
+/// since it was brought up to date. The same rows as `filter`; `filter` as it
+/// is when no sidecar can be used.
+pub fn narrow(reader: &Reader, filter: &Filter) -> Vec<Filter> {
+    let keyed = !filter.workflow_ids.is_empty() || !filter.correlation_ids.is_empty();
+    if filter.since.is_none() && !keyed {
+        return vec![filter.clone()];
     }
+    let Some(side) = Sidecar::refreshed(reader, &mut |_, _| {}) else {
+        return vec![filter.clone()];
+    };
+    let mut f = filter.clone();
+    if let Some(since) = &filter.since {
+        let hour: String = since.chars().take(13).collect();
+        let from = match side.first_id_from(&hour) {
+            Ok(Some(lo)) => lo - 1,
+            // No indexed row is that recent: only rows written since it was
+            // brought up to date can be.
+            Ok(None) => side.indexed_to(),
+            Err(_) => return vec![filter.clone()],
+        };
+        f.after_id = Some(f.after_id.map_or(from, |a| a.max(from)));
+    }
+    if !keyed {
+        return vec![f];
+    }
+    let Ok(ids) = side.keyed_ids(&filter.workflow_ids, &filter.correlation_ids) else {
+        return vec![f];
+    };
+    // Runs of consecutive listed ids become one range each (a workflow's rows
+    // come in bursts); then everything the sidecar has not seen yet.
+    let mut out: Vec<Filter> = Vec::new();
+    let mut run: Option<(i64, i64)> = None;
+    let push = |lo: i64, hi: i64, out: &mut Vec<Filter>| {
+        out.push(Filter {
+            after_id: Some(f.after_id.map_or(lo - 1, |a| a.max(lo - 1))),
+            before_id: Some(f.before_id.map_or(hi + 1, |b| b.min(hi + 1))),
+            ..f.clone()
+        })
+    };
+    for id in ids {
+        run = match run {
+            Some((lo, hi)) if id <= hi + 64 => Some((lo, id)),
+            Some((lo, hi)) => {
+                push(lo, hi, &mut out);
+                Some((id, id))
+            }
+            None => Some((id, id)),
+        };
+    }
+    if let Some((lo, hi)) = run {
+        push(lo, hi, &mut out);
+    }
+    let upto = side.indexed_to();
+    out.push(Filter {
+        after_id: Some(f.after_id.map_or(upto, |a| a.max(upto))),
+        ..f.clone()
+    });
+    out.retain(|r| match (r.after_id, r.before_id) {
+        (Some(a), Some(b)) => a + 1 < b,
+        _ => true,
+    });
+    out
 }
