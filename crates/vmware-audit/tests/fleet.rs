@@ -422,7 +422,7 @@ fn our_retention_holds_what_is_not_shipped_and_a_python_deletion_is_a_gap() {
             "list_dfw_policies",
             &format!("pad={pad}"),
             "--repeat",
-            "400",
+            "800",
             "--rotate-bytes",
             "200000",
             "--keep-archives",
@@ -430,11 +430,13 @@ fn our_retention_holds_what_is_not_shipped_and_a_python_deletion_is_a_gap() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
+    // (How many rotations 800 rows make depends on when SQLite checkpoints
+    // the WAL into the file whose size is checked: at least two.)
     let archives = vmware_policy::audit::rotate::archives(&home.db());
-    assert!(archives.len() >= 3, "held past keep=1: {archives:?}");
+    assert!(archives.len() >= 2, "held past keep=1: {archives:?}");
     // Shipped: the next rotation lets them go.
     assert!(ship("web1-pass").status.success());
-    assert_eq!(count(&pg, "web1"), 410);
+    assert_eq!(count(&pg, "web1"), 810);
     let out = skill(
         home.path(),
         &[
