@@ -59,7 +59,9 @@ fn rows_rotating(home: &Home) {
             "400",
             "--seq",
             "--rotate-bytes",
-            "150000",
+            "60000",
+            "--keep-archives",
+            "100",
         ],
     );
     assert!(out.status.success());
