@@ -123,12 +123,20 @@ impl Sidecar {
         let path = dir.join(format!("{name}.sqlite"));
         match Sidecar::open_and_update(&path, reader, progress) {
             Ok(s) => Some(s),
-            Err(_) => {
-                // Corrupt or from a foreign hand: start again, once.
-                let _ = std::fs::remove_file(&path);
-                let _ = std::fs::remove_file(path.with_extension("sqlite-journal"));
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+                ) =>
+            {
+                // Corrupt: start again, once. (Any other failure, such as
+                // another reader's long build, is left alone: we scan.)
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
                 Sidecar::open_and_update(&path, reader, progress).ok()
             }
+            Err(_) => None,
         }
     }
 
