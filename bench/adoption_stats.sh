@@ -39,3 +39,33 @@ for days in 30 7; do
     printf "%-16s %9.3fs %11.3fs %11.3fs %11.3fs %13.0fx\n", "stats --days " d, p, f, l, s, p / l }'
 done
 echo "sidecar: $(du -sh "$home/.vmware-audit-index" | cut -f1)"
+
+# The TUI's first frame with rows, first launch (no sidecar yet), in tmux.
+rm -rf "$home/.vmware-audit-index"
+trace=$home/trace
+s=vmware-audit-adoption
+tmux kill-session -t $s 2>/dev/null || true
+t0=$(date +%s%6N)
+tmux new-session -d -s $s -x 120 -y 40 "VMWARE_AUDIT_TUI_TRACE=$trace OPS_HOME=$home $ours tui"
+for _ in $(seq 1 600); do grep -q first_rows "$trace" 2>/dev/null && break; sleep 0.01; done
+first=$(awk '/first_rows/ {print $1; exit}' "$trace")
+echo "TUI first frame with rows, first launch: $(( (first - t0) / 1000 )) ms"
+sleep 8
+tmux kill-session -t $s
+# log forms through the sidecar (built above), against Python.
+wf=$("$venv/bin/python" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT workflow_id FROM audit_log WHERE workflow_id != '' LIMIT 1 OFFSET 5000\").fetchone()[0])" "$home/audit.db")
+cid=$("$venv/bin/python" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT correlation_id FROM audit_log WHERE correlation_id != '' LIMIT 1 OFFSET 5000\").fetchone()[0])" "$home/audit.db")
+future=2099-01-01
+hour=$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%S)
+printf "%-40s %10s %10s %8s\n" "command" "python" "ours" "ratio"
+lrow() { local label=$1; shift
+  local p o
+  p=$(for _ in 1 2 3; do once $theirs "$@"; done | median)
+  o=$(for _ in 1 2 3 4 5; do once $ours "$@"; done | median)
+  awk -v l="$label" -v p="$p" -v o="$o" 'BEGIN { printf "%-40s %9.3fs %9.3fs %7.0fx\n", l, p, o, p / o }'
+}
+lrow "log --since <no rows after>" log --since $future
+lrow "log --since <1 hour ago> --last 50" log --since "$hour" --last 50
+lrow "log --workflow-id <one id>" log --workflow-id "$wf"
+lrow "log --correlation-id <one id>" log --correlation-id "$cid"
+lrow "log --last 20" log --last 20
