@@ -1,9 +1,11 @@
 //! Tests of `data`.
 use super::*;
 use crate::tui::paging::CHECK_EVERY;
+use crate::tui::search::Search;
+use std::path::PathBuf;
 use std::time::Duration;
-use vmware_policy::audit::Order;
 use vmware_policy::audit::{AuditEngine, Record};
+use vmware_policy::audit::{History, Order, Reader};
 
 fn write(engine: &AuditEngine, tool: &str, status: &str, params: &str) {
     engine.append(Record {

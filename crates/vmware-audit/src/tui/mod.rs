@@ -9,6 +9,7 @@
 pub mod action;
 pub mod data;
 pub mod data_fleet;
+pub mod data_local;
 pub mod editor;
 pub mod effects;
 pub mod export;
