@@ -488,6 +488,12 @@ fn our_retention_holds_what_is_not_shipped_and_a_python_deletion_is_a_gap() {
     assert_eq!(gaps.len(), 1);
     let (from, to): (i64, Option<i64>) = (gaps[0].get(0), gaps[0].get(1));
     assert!(to.unwrap() - from + 1 >= 30, "{from}..{to:?}");
+    // A retired shipper: `--forget` (no URL needed) ends the hold.
+    let state = home.path().join("audit.db.ship-state.json");
+    assert!(state.exists());
+    let out = audit(&home, None, &["ship", "--forget"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!state.exists());
 }
 
 #[test]

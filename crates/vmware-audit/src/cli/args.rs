@@ -412,8 +412,13 @@ pub struct GenerateArgs {
 pub struct ShipArgs {
     /// The fleet's PostgreSQL: postgres://user@host:5432/db[?sslmode=require&sslrootcert=CA.pem]
     /// (the password from PGPASSWORD or ~/.pgpass, never in the URL)
-    #[arg(long, env = "VMWARE_AUDIT_SHIP_TO", value_name = "URL")]
-    pub to: String,
+    #[arg(
+        long,
+        env = "VMWARE_AUDIT_SHIP_TO",
+        value_name = "URL",
+        required_unless_present = "forget"
+    )]
+    pub to: Option<String>,
     /// This host's name in the fleet [default: the host name]
     #[arg(long = "host-id", value_name = "ID")]
     pub host_id: Option<String>,

@@ -21,7 +21,7 @@ pub fn run(ctx: &Ctx, a: &ShipArgs) -> i32 {
             Err(e) => output::fail(&format!("cannot remove {}: {e}", path.display())),
         };
     }
-    let target = match Target::parse(&a.to) {
+    let target = match Target::parse(a.to.as_deref().unwrap_or_default()) {
         Ok(t) => t,
         Err(e) => return output::fail(&e),
     };
