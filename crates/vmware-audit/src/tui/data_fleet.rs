@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
+use vmware_policy::audit::Filter;
 use vmware_policy::audit::stats::Bucket;
-use vmware_policy::audit::{Filter, Order};
 
 use super::data::{DbProblem, Pos, Request, Response, Row, ScanError, page};
 use super::search::Search;
@@ -165,37 +165,24 @@ pub fn handle(
             ) else {
                 return Ok(None);
             };
-            // The nearest row past `from` that both match, in ingest order.
-            let f2 = Filter {
-                in_order: find.spec().prefilter(),
-                after_id: forward.then_some(from.id),
-                before_id: if forward {
-                    Some(newest + 1)
-                } else {
-                    Some(from.id)
-                },
-                ..filter
-            };
-            let order = if forward {
-                Order::OldestFirst
-            } else {
-                Order::NewestFirst
-            };
-            let mut at = None;
-            reader
-                .for_each(&f2, order, None, |seq, r| {
-                    if find.matches(&r) && search.as_ref().is_none_or(|s| s.matches(&r)) {
-                        at = Some(Pos { file: 0, id: seq });
-                        return false;
-                    }
-                    !stale(generation)
-                })
-                .map_err(DbProblem::Unreadable)?;
-            Ok(Some(Response::Found {
-                generation,
+            let found = super::paging::find(
+                std::slice::from_ref(reader),
+                &filter,
+                &find,
+                search.as_ref(),
+                from,
                 forward,
-                at,
-            }))
+                newest,
+                &|| stale(generation),
+            );
+            match found.map_err(unreadable)? {
+                Some(at) => Ok(Some(Response::Found {
+                    generation,
+                    forward,
+                    at,
+                })),
+                None => Ok(None),
+            }
         }
         Request::Export {
             path,

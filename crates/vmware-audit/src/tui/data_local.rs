@@ -11,7 +11,7 @@ use vmware_policy::audit::stats::{self, Bucket};
 use vmware_policy::audit::tail::{BATCH, Tail};
 use vmware_policy::audit::{Filter, History, ReadError, Reader};
 
-use super::data::{Anchor, DbProblem, Pos, Request, Response, Row, ScanError, page};
+use super::data::{DbProblem, Pos, Request, Response, Row, ScanError, page};
 use super::search::Search;
 
 pub struct Db {
@@ -238,42 +238,26 @@ pub fn handle(
                 let latest = latest_gen.clone();
                 reader.interrupt_when(Some(move || generation < latest.load(Ordering::Relaxed)));
             }
-            // Rows `find` matches, one at a time, until one the view's own
-            // search keeps too (most views have none: the first one).
-            let mut anchor = if forward {
-                Anchor::After(from)
-            } else {
-                Anchor::Before(from)
-            };
-            let at = loop {
-                match page(&db.files, &filter, Some(&find), anchor, newest, 1, &|| {
-                    stale(generation)
-                }) {
-                    Ok(Some((rows, edge, exhausted))) => {
-                        if let Some(r) = rows.first()
-                            && search.as_ref().is_none_or(|s| s.matches(r))
-                        {
-                            break Some(r.pos);
-                        }
-                        if exhausted {
-                            break None;
-                        }
-                        anchor = if forward {
-                            Anchor::After(edge)
-                        } else {
-                            Anchor::Before(edge)
-                        };
-                    }
-                    Ok(None) => return Ok(None),
-                    Err(_) if stale(generation) => return Ok(None),
-                    Err(e) => return Err(db.fail_scan(e)),
-                }
-            };
-            Ok(Some(Response::Found {
-                generation,
+            let found = super::paging::find(
+                &db.files,
+                &filter,
+                &find,
+                search.as_ref(),
+                from,
                 forward,
-                at,
-            }))
+                newest,
+                &|| stale(generation),
+            );
+            match found {
+                Ok(Some(at)) => Ok(Some(Response::Found {
+                    generation,
+                    forward,
+                    at,
+                })),
+                Ok(None) => Ok(None),
+                Err(_) if stale(generation) => Ok(None),
+                Err(e) => Err(db.fail_scan(e)),
+            }
         }
         Request::Archives(on) => {
             if db.archives != on {

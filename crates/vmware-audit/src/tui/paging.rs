@@ -198,3 +198,46 @@ pub fn page<S: Scan>(
     let exhausted = !full;
     Ok(Some((rows, edge, exhausted)))
 }
+
+/// The nearest row past `from` (newer when `forward`) that `filter` selects
+/// and both `find` and the view's own `search` match: `n`/`N` beyond the rows
+/// loaded, for files and the fleet alike. `Ok(None)` when the request went
+/// stale; `Ok(Some(None))` when there is none.
+#[allow(clippy::too_many_arguments)]
+pub fn find<S: Scan>(
+    files: &[S],
+    filter: &Filter,
+    find: &Search,
+    search: Option<&Search>,
+    from: Pos,
+    forward: bool,
+    newest: i64,
+    stale: &dyn Fn() -> bool,
+) -> Result<Option<Option<Pos>>, ScanError> {
+    let step = |p| {
+        if forward {
+            Anchor::After(p)
+        } else {
+            Anchor::Before(p)
+        }
+    };
+    // Rows `find` matches, one at a time, until one the view's own search
+    // keeps too (most views have none: the first one).
+    let mut anchor = step(from);
+    loop {
+        let Some((rows, edge, exhausted)) =
+            page(files, filter, Some(find), anchor, newest, 1, stale)?
+        else {
+            return Ok(None);
+        };
+        if let Some(r) = rows.first()
+            && search.is_none_or(|s| s.matches(r))
+        {
+            return Ok(Some(Some(r.pos)));
+        }
+        if exhausted {
+            return Ok(Some(None));
+        }
+        anchor = step(edge);
+    }
+}
