@@ -211,15 +211,16 @@ impl Shipper {
         let mut shipped = 0;
         let mut present = BTreeSet::new();
         let mut complete_view = true;
-        for archive in rotate::archives(&db) {
-            let name = file_name(&archive);
+        let archives = rotate::archives(&db);
+        for archive in &archives {
+            let name = file_name(archive);
             if self.state.archive_done(&name) {
                 if let Some(u) = self.state.archive_uuids.get(&name) {
                     present.insert(u.clone());
                 }
                 continue;
             }
-            match self.ship_file(&archive, false)? {
+            match self.ship_file(archive, false)? {
                 Some((uuid, n, done)) => {
                     shipped += n;
                     present.insert(uuid.clone());
@@ -242,7 +243,7 @@ impl Shipper {
             }
         }
         // Forget archives that are gone.
-        let names: BTreeSet<String> = rotate::archives(&db).iter().map(|a| file_name(a)).collect();
+        let names: BTreeSet<String> = archives.iter().map(|a| file_name(a)).collect();
         let known = self.state.shipped_archives.len();
         self.state.shipped_archives.retain(|n| names.contains(n));
         self.state.archive_uuids.retain(|n, _| names.contains(n));
