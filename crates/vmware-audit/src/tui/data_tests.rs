@@ -194,14 +194,7 @@ fn a_missing_then_created_database_is_reported_then_read() {
     let db = dir.path().join("audit.db");
     let (tx, rx) = std::sync::mpsc::channel();
     let w = Worker::spawn(db.clone(), false, tx, |r| r);
-    let ask = |g| Request::Page {
-        generation: g,
-        filter: Filter::default(),
-        search: None,
-        anchor: Anchor::Newest,
-        limit: 10,
-    };
-    w.send(ask(1));
+    w.send(newest_page(1));
     let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(
         matches!(&got, Response::Problem(DbProblem::Missing(m)) if m.contains("audit.db")),
@@ -210,7 +203,7 @@ fn a_missing_then_created_database_is_reported_then_read() {
     assert!(!db.exists(), "a reader never creates the database");
     let engine = AuditEngine::new(&db);
     write(&engine, "list_vms", "ok", "{}");
-    w.send(ask(2));
+    w.send(newest_page(2));
     assert_eq!(
         rx.recv_timeout(Duration::from_secs(5)).unwrap(),
         Response::Ready
@@ -391,31 +384,40 @@ fn pages_walk_the_archives_and_the_live_file_as_one_history() {
     assert!(rows.iter().all(|r| r.pos.file == 1));
 }
 
-#[test]
-fn the_worker_reads_the_archives_when_asked_and_jumps_into_them() {
-    let (_d, db) = three_files();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let w = Worker::spawn(db.clone(), false, tx, |r| r);
-    let recv = || loop {
+/// The worker's next answer, past any `Ready` (said when a problem clears).
+fn answer(rx: &std::sync::mpsc::Receiver<Response>) -> Response {
+    loop {
         match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
             Response::Ready => continue,
             r => return r,
         }
-    };
-    let ask = |generation| Request::Page {
+    }
+}
+
+/// The newest page of everything, for `generation`.
+fn newest_page(generation: u64) -> Request {
+    Request::Page {
         generation,
         filter: Filter::default(),
         search: None,
         anchor: Anchor::Newest,
         limit: 1000,
-    };
-    w.send(ask(1));
+    }
+}
+
+#[test]
+fn the_worker_reads_the_archives_when_asked_and_jumps_into_them() {
+    let (_d, db) = three_files();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let w = Worker::spawn(db.clone(), false, tx, |r| r);
+    let recv = || answer(&rx);
+    w.send(newest_page(1));
     let Response::Page { rows, .. } = recv() else {
         panic!()
     };
     assert_eq!(rows.len(), 20, "the live file alone");
     w.send(Request::Archives(true));
-    w.send(ask(2));
+    w.send(newest_page(2));
     let Response::Page { rows, .. } = recv() else {
         panic!()
     };
@@ -471,7 +473,7 @@ fn the_worker_reads_the_archives_when_asked_and_jumps_into_them() {
     assert!(matches!(recv(), Response::Located { at: None, .. }));
     // Back to the live file alone.
     w.send(Request::Archives(false));
-    w.send(ask(4));
+    w.send(newest_page(4));
     let Response::Page { rows, .. } = recv() else {
         panic!()
     };
@@ -483,12 +485,7 @@ fn find_looks_past_the_window_across_files() {
     let (_d, db) = three_files();
     let (tx, rx) = std::sync::mpsc::channel();
     let w = Worker::spawn(db.clone(), true, tx, |r| r);
-    let recv = || loop {
-        match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
-            Response::Ready => continue,
-            r => return r,
-        }
-    };
+    let recv = || answer(&rx);
     let find = |from, forward, search: Option<&str>| Request::Find {
         generation: 1,
         filter: Filter {
@@ -533,20 +530,8 @@ fn a_rotation_while_reading_the_archives_brings_the_new_archive_in() {
     let (_d, db) = three_files();
     let (tx, rx) = std::sync::mpsc::channel();
     let w = Worker::spawn(db.clone(), true, tx, |r| r);
-    let recv = || loop {
-        match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
-            Response::Ready => continue,
-            r => return r,
-        }
-    };
-    let ask = |generation| Request::Page {
-        generation,
-        filter: Filter::default(),
-        search: None,
-        anchor: Anchor::Newest,
-        limit: 1000,
-    };
-    w.send(ask(1));
+    let recv = || answer(&rx);
+    w.send(newest_page(1));
     let Response::Page { rows, .. } = recv() else {
         panic!()
     };
@@ -562,7 +547,7 @@ fn a_rotation_while_reading_the_archives_brings_the_new_archive_in() {
         panic!()
     };
     assert!(rotated);
-    w.send(ask(2));
+    w.send(newest_page(2));
     let Response::Page { rows, .. } = recv() else {
         panic!()
     };
