@@ -49,7 +49,7 @@ fn rollups_and_raw_rows_give_the_same_stats() {
 }
 
 #[test]
-fn rows_inserted_by_python_are_counted_and_the_shared_file_has_no_trigger() {
+fn rows_inserted_by_python_are_counted_and_the_shared_file_holds_only_rows() {
     let home = Home::new();
     generate::generate(&home.db(), 500, 2, 1, Utc::now()).unwrap();
     let out = run_python(home.path(), "writer.py", &["py", "120"]);
@@ -66,7 +66,10 @@ fn rows_inserted_by_python_are_counted_and_the_shared_file_has_no_trigger() {
     );
     let c = rusqlite::Connection::open(home.db()).unwrap();
     let derived: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'audit_rollup%'")
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE name NOT IN ('audit_log', 'sqlite_sequence', 'audit_meta') \
+             AND name NOT LIKE 'sqlite_autoindex%'",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -75,10 +78,10 @@ fn rows_inserted_by_python_are_counted_and_the_shared_file_has_no_trigger() {
     assert!(derived.is_empty(), "{derived:?}");
 }
 
-/// A file version 1 left with its rollups and trigger: the next writer drops
-/// them in one short transaction, whatever the file's size.
+/// A file version 1 left with its rollups and trigger, and version 2 with its
+/// indexes: the next writer drops them in one short transaction.
 #[test]
-fn a_version_one_file_loses_its_rollups_at_the_next_writer() {
+fn an_older_file_loses_its_rollups_and_indexes_at_the_next_writer() {
     let home = Home::new();
     generate::generate(&home.db(), 60_000, 2, 1, Utc::now()).unwrap();
     let c = rusqlite::Connection::open(home.db()).unwrap();
@@ -87,7 +90,9 @@ fn a_version_one_file_loses_its_rollups_at_the_next_writer() {
          CREATE TRIGGER audit_rollup_insert AFTER INSERT ON audit_log BEGIN
              INSERT INTO audit_rollup_status VALUES (substr(NEW.ts, 1, 13), NEW.status, 1);
          END;
-         UPDATE audit_meta SET value = '1' WHERE key = 'derived';",
+         CREATE INDEX audit_log_ts ON audit_log(ts);
+         CREATE INDEX audit_log_status ON audit_log(status);
+         CREATE INDEX audit_log_tool ON audit_log(tool, skill);",
     )
     .unwrap();
     drop(c);
@@ -97,10 +102,15 @@ fn a_version_one_file_loses_its_rollups_at_the_next_writer() {
     let c = rusqlite::Connection::open(home.db()).unwrap();
     let left: i64 = c
         .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'audit_rollup%'",
+            "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'audit_rollup%' \
+             OR type = 'index' AND name LIKE 'audit_log_%'",
             [],
             |r| r.get(0),
         )
         .unwrap();
     assert_eq!(left, 0);
+    let rows: i64 = c
+        .query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 60_001, "no row lost");
 }

@@ -195,6 +195,9 @@ pub struct FilterArgs {
     /// Leave out this host (repeatable; with --source postgres://)
     #[arg(long = "not-host", value_name = "HOST_ID")]
     pub not_host: Vec<String>,
+    /// Only entries whose tool, params or result contain this text (ASCII case ignored)
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
     /// Read the rotated archives too, with the live database, as one history
     #[arg(long)]
     pub archives: bool,

@@ -69,8 +69,9 @@ impl Ctx {
 
     /// Open the history to read, with one clear line for each failure.
     pub fn open_history(&self, archives: bool) -> Result<History, String> {
+        let mut line = super::progress::ProgressLine::new(&self.db);
         History::open(&self.db, archives)
-            .map(History::indexed)
+            .map(|h| h.indexed().with_progress(move |d, t| line.tell(d, t)))
             .map_err(|e| read_error(&e, &self.db))
     }
 }
@@ -234,6 +235,7 @@ impl FilterArgs {
             after_id: None,
             before_id: None,
             in_order: None,
+            contains: self.search.clone().filter(|s| !s.is_empty()),
         })
     }
 }

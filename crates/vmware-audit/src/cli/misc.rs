@@ -3,7 +3,7 @@
 
 use clap::CommandFactory;
 use std::io::Write;
-use vmware_policy::audit::{conn, generate, schema};
+use vmware_policy::audit::{History, conn, generate, sidecar};
 
 use super::args::{Cli, GenerateArgs};
 use super::common::Ctx;
@@ -72,17 +72,34 @@ pub fn generate(ctx: &Ctx, a: &GenerateArgs) -> i32 {
     }
 }
 
+/// Bring the sidecar index of the live file and of every archive up to date
+/// (what the first `stats` would do), and drop what older versions derived in
+/// the shared file. Never holds the shared file's write lock for longer than
+/// that one short drop.
 pub fn optimize(ctx: &Ctx) -> i32 {
     if !ctx.db.exists() {
         return output::fail(&format!("no audit database at {}", ctx.db.display()));
     }
-    let result = conn::open_writer(&ctx.db, conn::Durability::Full)
-        .and_then(|c| schema::ensure_derived(&c, false).map_err(|e| e.to_string()));
-    match result {
-        Ok(()) => {
-            println!("{}: indexes in place", ctx.db.display());
-            0
-        }
-        Err(e) => output::fail(&format!("cannot optimize {}: {e}", ctx.db.display())),
+    let legacy = conn::open_writer(&ctx.db, conn::Durability::Full);
+    if let Err(e) = legacy {
+        return output::fail(&format!("cannot optimize {}: {e}", ctx.db.display()));
     }
+    let history = match History::open(&ctx.db, true) {
+        Ok(h) => h,
+        Err(e) => return output::fail(&format!("cannot read {}: {e}", ctx.db.display())),
+    };
+    let mut built = 0;
+    for reader in history.readers() {
+        let mut line = super::progress::ProgressLine::new(reader.path());
+        if sidecar::Sidecar::refreshed(reader, &mut |d, t| line.tell(d, t)).is_some() {
+            built += 1;
+        }
+    }
+    println!(
+        "{}: sidecar index up to date for {built} of {} files in {}",
+        ctx.db.display(),
+        history.readers().len(),
+        sidecar::dir_for(&ctx.db).display()
+    );
+    0
 }

@@ -10,6 +10,7 @@ pub mod log_fleet;
 pub mod misc;
 pub mod output;
 pub mod policy;
+pub mod progress;
 pub mod rules;
 pub mod rules_signed;
 pub mod seal;

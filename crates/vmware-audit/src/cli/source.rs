@@ -69,27 +69,10 @@ impl Source {
     pub fn stats(&self, filter: &Filter, bucket: Bucket) -> Result<Stats, String> {
         match self {
             Source::Local(h, db) => {
-                // The first run on a large file builds its sidecar index:
-                // a progress line on a terminal's stderr while it does.
-                use std::io::IsTerminal;
-                let tty = std::io::stderr().is_terminal();
-                let mut shown = false;
-                let mut progress = |done: u64, total: u64| {
-                    if tty && total >= 100_000 {
-                        eprint!(
-                            "\rvmware-audit: indexing {}: {}% ({done} of {total} rows)\x1b[K",
-                            vmware_policy::safe_text::term_safe(&db.display().to_string()),
-                            done * 100 / total.max(1)
-                        );
-                        shown = true;
-                    }
-                };
-                let s = stats::compute_with_progress(h, filter, bucket, &mut progress)
-                    .map_err(|e| sqlite_error(&e, db));
-                if shown {
-                    eprint!("\r\x1b[K");
-                }
-                s
+                // The first run on a large file builds its sidecar index.
+                let mut line = super::progress::ProgressLine::new(db);
+                stats::compute_with_progress(h, filter, bucket, &mut |d, t| line.tell(d, t))
+                    .map_err(|e| sqlite_error(&e, db))
             }
             Source::Fleet(f) => f.stats(filter, bucket),
         }

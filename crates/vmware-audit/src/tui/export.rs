@@ -48,8 +48,7 @@ pub fn to_file(
         .open(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     // SQLite skips what cannot match, as for the stream's pages.
-    let mut filter = filter.clone();
-    filter.in_order = search.and_then(|s| s.prefilter());
+    let filter = search.map_or_else(|| filter.clone(), |s| s.prefilter(filter));
     let search = search.map(Search::compile).transpose()?;
     let keep = |r: &vmware_policy::audit::AuditRow| search.as_ref().is_none_or(|s| s.matches(r));
     let mut out = BufWriter::with_capacity(1 << 16, file);

@@ -106,7 +106,7 @@ pub fn run(opts: Options) -> i32 {
         opts.color,
     );
     app.rules_path = opts.rules.clone();
-    app.filters = state::Filters::from_filter(opts.filter.clone());
+    app.set_filters(state::Filters::from_filter(opts.filter.clone()));
     app.archives = opts.archives;
     app.fleet = opts.source.is_some();
     // config.toml: keys, colours, saved filters; what is wrong is said, and

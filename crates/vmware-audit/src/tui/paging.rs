@@ -69,7 +69,7 @@ impl Scan for Reader {
         limit: Option<usize>,
         each: &mut dyn FnMut(i64, AuditRow) -> bool,
     ) -> Result<(), ScanError> {
-        self.for_each(filter, order, limit, |r| each(r.id, r))
+        self.for_each_indexed(filter, order, limit, |r| each(r.id, r))
             .map_err(ScanError::Sqlite)
     }
 }
@@ -143,18 +143,16 @@ pub fn page<S: Scan>(
         Order::OldestFirst => (start.file..=live).collect(),
     };
     // SQLite skips the rows that cannot match (LIKE is ASCII case-insensitive,
-    // as the fuzzy match is for ASCII; other text is left to the fuzzy match).
-    let prefilter = search.and_then(|s| s.spec().prefilter());
+    // as the fuzzy match is for ASCII; other text is left to the fuzzy match),
+    // and a file's sidecar the blocks that cannot hold a substring.
+    let filter = search.map_or_else(|| filter.clone(), |s| s.spec().prefilter(filter));
     let mut rows = Vec::with_capacity(limit.min(1024));
     let mut edge = start;
     let mut scanned = 0usize;
     let mut gave_up = false;
     let mut full = false;
     for file in order_of_files {
-        let mut f = Filter {
-            in_order: prefilter.clone(),
-            ..filter.clone()
-        };
+        let mut f = filter.clone();
         if file == start.file {
             match order {
                 Order::NewestFirst => f.before_id = Some(start.id),

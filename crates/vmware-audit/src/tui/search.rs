@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
-use vmware_policy::audit::AuditRow;
+use vmware_policy::audit::{AuditRow, Filter};
 
 /// How the text typed is matched: `Ctrl-r` in the prompt cycles them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,10 +59,19 @@ impl SearchSpec {
         }
     }
 
-    /// What SQLite can skip with: the characters in order, for the modes that
-    /// need them (a regex says nothing that simple about its matches).
-    pub fn prefilter(&self) -> Option<String> {
-        (self.mode != Mode::Regex && self.query.is_ascii()).then(|| self.query.clone())
+    /// `filter` with what SQLite (and the sidecar's trigrams) can skip with:
+    /// the characters in order for a fuzzy search, the text itself for a
+    /// substring (a regex says nothing that simple about its matches). Only
+    /// ASCII, where SQLite's case folding is the search's.
+    pub fn prefilter(&self, filter: &Filter) -> Filter {
+        let mut f = filter.clone();
+        let query = (self.query.is_ascii() && !self.query.is_empty()).then(|| self.query.clone());
+        match self.mode {
+            Mode::Fuzzy => f.in_order = query,
+            Mode::Substring => f.contains = query,
+            Mode::Regex => {}
+        }
+        f
     }
 }
 
@@ -294,13 +303,13 @@ mod tests {
         assert_eq!(fuzzy.len(), 3, "{fuzzy:?}");
         assert_eq!(fuzzy[0], (0, 1));
         // The SQL prefilter only where it is sound.
-        assert_eq!(
-            SearchSpec::new("web", Mode::Substring)
-                .prefilter()
-                .as_deref(),
-            Some("web")
-        );
-        assert_eq!(SearchSpec::new("w.b", Mode::Regex).prefilter(), None);
+        let none = Filter::default();
+        let sub = SearchSpec::new("web", Mode::Substring).prefilter(&none);
+        assert_eq!((sub.contains.as_deref(), sub.in_order), (Some("web"), None));
+        let fz = SearchSpec::new("dlp", Mode::Fuzzy).prefilter(&none);
+        assert_eq!((fz.in_order.as_deref(), fz.contains), (Some("dlp"), None));
+        assert_eq!(SearchSpec::new("w.b", Mode::Regex).prefilter(&none), none);
+        assert_eq!(SearchSpec::new("é", Mode::Substring).prefilter(&none), none);
     }
 
     #[test]

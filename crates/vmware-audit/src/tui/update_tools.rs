@@ -158,12 +158,12 @@ impl App {
 
     /// A saved filter chosen (`F`): it replaces the filters in force.
     pub(super) fn apply_saved(&mut self, name: Option<&String>) -> Vec<Effect> {
-        let Some(saved) = name.and_then(|n| self.saved.get(n)) else {
+        let Some(saved) = name.and_then(|n| self.saved.get(n)).cloned() else {
             return Vec::new();
         };
         match saved.to_filter() {
             Ok(f) => {
-                self.filters = super::state::Filters::from_filter(f);
+                self.set_filters(super::state::Filters::from_filter(f));
                 self.notice = Some(format!("filters {}", name.map_or("", String::as_str)));
                 // `archives = true` widens to the whole history; a saved
                 // filter without it leaves the history as it is.

@@ -88,7 +88,7 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
         Durability::Normal => "PRAGMA synchronous=NORMAL",
     })?;
     schema::ensure(conn)?;
-    schema::ensure_derived(conn, true)
+    schema::drop_legacy(conn)
 }
 
 /// Create the database file `0600` before SQLite does (its mode would follow

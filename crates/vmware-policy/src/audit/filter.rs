@@ -38,6 +38,31 @@ pub struct Filter {
     /// order (ASCII letters in any case): what a fuzzy match needs at least,
     /// so SQLite can skip most rows before the TUI's fuzzy search scores them.
     pub in_order: Option<String>,
+    /// Only rows whose tool, params or result contain this text (ASCII
+    /// letters in any case): a substring search, which the sidecar's
+    /// trigrams can answer without reading every row.
+    pub contains: Option<String>,
+}
+
+/// `abc` as the LIKE pattern `%abc%`, `%`, `_` and `\` escaped with `\`.
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Whether `hay` contains `needle`, ASCII case-insensitively (SQLite's LIKE
+/// with [`contains_pattern`]).
+fn holds(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 /// `abc` as the LIKE pattern `%a%b%c%`, `%`, `_` and `\` escaped with `\`.
@@ -152,7 +177,13 @@ impl Filter {
             clauses.push("id < ?".into());
             values.push(SqlValue::Integer(b));
         }
-        if let Some(text) = &self.in_order {
+        for pattern in [
+            self.in_order.as_deref().map(in_order_pattern),
+            self.contains.as_deref().map(contains_pattern),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let any: Vec<&str> = ["tool", "params", "result"]
                 .into_iter()
                 .filter(|c| present.iter().any(|p| p == c))
@@ -165,7 +196,6 @@ impl Filter {
                     .map(|c| format!("{c} LIKE ? ESCAPE '\\'"))
                     .collect();
                 clauses.push(format!("({})", likes.join(" OR ")));
-                let pattern = in_order_pattern(text);
                 values.extend(any.iter().map(|_| SqlValue::Text(pattern.clone())));
             }
         }
@@ -234,6 +264,10 @@ impl Filter {
                     .iter()
                     .any(|f| holds_in_order(f, t))
             })
+            && self
+                .contains
+                .as_ref()
+                .is_none_or(|t| [&r.tool, &r.params, &r.result].iter().any(|f| holds(f, t)))
     }
 }
 
@@ -301,6 +335,32 @@ mod tests {
         assert_eq!(values[0], SqlValue::Text("%d%\\_%l%\\%%".into()));
         assert!(holds_in_order("delete_pool", "DelPl"));
         assert!(!holds_in_order("delete_pool", "pd"));
+    }
+
+    /// SQLite's LIKE and `matches` agree on substrings too.
+    #[test]
+    fn contains_sql_and_memory_agree() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for (hay, needle) in [
+            ("delete_pool", "ETE_P"),
+            ("delete_pool", "dlp"),
+            ("100% done", "0% d"),
+            ("100 done", "0% d"),
+            ("a_b", "a_b"),
+            ("axb", "a_b"),
+            ("C:\\path", ":\\p"),
+            ("", "x"),
+            ("x", ""),
+        ] {
+            let sql: bool = conn
+                .query_row(
+                    "SELECT ?1 LIKE ?2 ESCAPE '\\'",
+                    rusqlite::params![hay, contains_pattern(needle)],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(sql, holds(hay, needle), "{hay:?} {needle:?}");
+        }
     }
 
     /// SQLite's LIKE and `matches` agree, wildcards in the text included.

@@ -199,8 +199,6 @@ pub fn generate(
         }
     }
     tx.commit().map_err(|e| e.to_string())?;
-    // Appending to a big database the writer left alone: build them now.
-    schema::ensure_derived(&c, false).map_err(|e| e.to_string())?;
     // Leave no large WAL behind for readers to scan.
     c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         .map_err(|e| e.to_string())

@@ -13,7 +13,11 @@ pub struct History {
     readers: Vec<Reader>,
     /// Narrow each file's scan with its sidecar index (`sidecar::narrow`).
     indexed: bool,
+    /// Told (rows done, rows in all) while a sidecar is first built.
+    progress: std::cell::RefCell<Box<Progress>>,
 }
+
+type Progress = dyn FnMut(u64, u64) + Send;
 
 impl History {
     /// The live database at `db`; with `archives`, its rotated archives before it.
@@ -34,6 +38,7 @@ impl History {
         Ok(History {
             readers,
             indexed: false,
+            progress: std::cell::RefCell::new(Box::new(|_, _| {})),
         })
     }
 
@@ -42,6 +47,13 @@ impl History {
     /// to date first, in its own file.
     pub fn indexed(mut self) -> History {
         self.indexed = true;
+        self
+    }
+
+    /// Tell `progress(done, total)` while a file's sidecar is first built
+    /// (a progress line for an operator who would otherwise wait in silence).
+    pub fn with_progress(self, progress: impl FnMut(u64, u64) + Send + 'static) -> History {
+        *self.progress.borrow_mut() = Box::new(progress);
         self
     }
 
@@ -67,26 +79,21 @@ impl History {
             if left == Some(0) || !go_on {
                 break;
             }
-            let mut ranges = if self.indexed {
-                super::sidecar::narrow(reader, filter)
+            let limit = left;
+            let each_row = |row| {
+                if let Some(l) = left.as_mut() {
+                    *l -= 1;
+                }
+                go_on = each(row);
+                go_on && left != Some(0)
+            };
+            let ranges = if self.indexed {
+                let mut progress = self.progress.borrow_mut();
+                super::sidecar::narrow_with_progress(reader, filter, &mut *progress)
             } else {
                 vec![filter.clone()]
             };
-            if order == Order::NewestFirst {
-                ranges.reverse();
-            }
-            for range in &ranges {
-                if left == Some(0) || !go_on {
-                    break;
-                }
-                reader.for_each(range, order, left, |row| {
-                    if let Some(l) = left.as_mut() {
-                        *l -= 1;
-                    }
-                    go_on = each(row);
-                    go_on && left != Some(0)
-                })?;
-            }
+            reader.for_each_in(&ranges, order, limit, each_row)?;
         }
         Ok(())
     }
@@ -99,5 +106,50 @@ impl History {
             true
         })?;
         Ok(out)
+    }
+}
+
+impl Reader {
+    /// [`Reader::for_each`] through the file's sidecar index: only the
+    /// stretches of ids it says can hold rows `filter` selects are read
+    /// (`sidecar::narrow`), the sidecar brought up to date first, in its own
+    /// file. The same rows, in the same order.
+    pub fn for_each_indexed(
+        &self,
+        filter: &Filter,
+        order: Order,
+        limit: Option<usize>,
+        each: impl FnMut(AuditRow) -> bool,
+    ) -> rusqlite::Result<()> {
+        self.for_each_in(&super::sidecar::narrow(self, filter), order, limit, each)
+    }
+
+    /// [`Reader::for_each`] over `ranges` (oldest first) as one selection.
+    fn for_each_in(
+        &self,
+        ranges: &[Filter],
+        order: Order,
+        limit: Option<usize>,
+        mut each: impl FnMut(AuditRow) -> bool,
+    ) -> rusqlite::Result<()> {
+        let ranges: Box<dyn Iterator<Item = &Filter>> = match order {
+            Order::OldestFirst => Box::new(ranges.iter()),
+            Order::NewestFirst => Box::new(ranges.iter().rev()),
+        };
+        let mut left = limit;
+        let mut go_on = true;
+        for range in ranges {
+            if left == Some(0) || !go_on {
+                break;
+            }
+            self.for_each(range, order, left, |row| {
+                if let Some(l) = left.as_mut() {
+                    *l -= 1;
+                }
+                go_on = each(row);
+                go_on && left != Some(0)
+            })?;
+        }
+        Ok(())
     }
 }

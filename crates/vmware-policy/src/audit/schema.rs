@@ -94,97 +94,64 @@ pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Version of the derived structures in the shared file; bump to rebuild them.
-/// 2: the rollups (and the trigger that kept them, which every writer, the
-/// Python package's included, paid for on each insert) moved to the readers'
-/// sidecar index (`sidecar`).
-pub const DERIVED_VERSION: &str = "2";
+/// What earlier versions kept in the shared file besides rows, and no version
+/// keeps there now: version 1's rollup tables and the trigger that kept them,
+/// version 2's indexes on `ts`, `status` and `(tool, skill)`. Every insert
+/// paid for them (a guarded durable row wrote 4x the WAL frames of the row
+/// alone), the Python package's too, and building them held the write lock
+/// for seconds. The readers' sidecar (`sidecar`) answers what they answered.
+/// Each is dropped in its own transaction: one index of 3 million rows holds
+/// the write lock under 100 ms, all three at once twice that.
+const LEGACY: [(&str, &str); 7] = [
+    (
+        "audit_rollup_insert",
+        "DROP TRIGGER IF EXISTS audit_rollup_insert",
+    ),
+    (
+        "audit_rollup_status",
+        "DROP TABLE IF EXISTS audit_rollup_status",
+    ),
+    (
+        "audit_rollup_tool",
+        "DROP TABLE IF EXISTS audit_rollup_tool",
+    ),
+    (
+        "audit_rollup_agent",
+        "DROP TABLE IF EXISTS audit_rollup_agent",
+    ),
+    ("audit_log_ts", "DROP INDEX IF EXISTS audit_log_ts"),
+    ("audit_log_status", "DROP INDEX IF EXISTS audit_log_status"),
+    ("audit_log_tool", "DROP INDEX IF EXISTS audit_log_tool"),
+];
 
-/// The indexes the writer keeps so `log` stays fast on millions of rows.
-/// Only constant text; no user input.
-const DERIVED: &str = "
-CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log(ts);
-CREATE INDEX IF NOT EXISTS audit_log_status ON audit_log(status);
-CREATE INDEX IF NOT EXISTS audit_log_tool ON audit_log(tool, skill);
-CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-";
-
-/// What version 1 put in the shared file and version 2 no longer keeps there.
-const LEGACY_ROLLUPS: &str = "
-DROP TRIGGER IF EXISTS audit_rollup_insert;
-DROP TABLE IF EXISTS audit_rollup_status;
-DROP TABLE IF EXISTS audit_rollup_tool;
-DROP TABLE IF EXISTS audit_rollup_agent;
-";
-
-/// Whether the derived structures of this version are in place.
-pub fn derived_ready(conn: &Connection) -> bool {
-    conn.query_row(
-        "SELECT value FROM audit_meta WHERE key = 'derived'",
-        [],
-        |r| r.get::<_, String>(0),
-    )
-    .is_ok_and(|v| v == DERIVED_VERSION)
+/// What of [`LEGACY`] the file still has.
+fn legacy_present(conn: &Connection) -> rusqlite::Result<Vec<&'static str>> {
+    let mut st = conn.prepare_cached("SELECT 1 FROM sqlite_master WHERE name = ?1")?;
+    let mut out = Vec::new();
+    for (name, drop) in LEGACY {
+        if st.exists([name])? {
+            out.push(drop);
+        }
+    }
+    Ok(out)
 }
 
-/// Drop version 1's rollup trigger and tables if the file has them: one
-/// short transaction at any size (nothing is rebuilt), so no writer, ours or
-/// Python's, keeps paying for them on every insert.
-fn drop_legacy_rollups(conn: &Connection) -> rusqlite::Result<()> {
-    let has: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_rollup_insert'",
-        [],
-        |r| r.get(0),
-    )?;
-    if has {
-        conn.execute_batch(&format!("BEGIN IMMEDIATE; {LEGACY_ROLLUPS} COMMIT;"))
+/// Drop what earlier versions derived in the shared file, if it has any:
+/// short transactions (pages go to the free list, unzeroed; nothing is
+/// rebuilt), once per file; a read of the schema after.
+pub fn drop_legacy(conn: &Connection) -> rusqlite::Result<()> {
+    let present = legacy_present(conn)?;
+    if present.is_empty() {
+        return Ok(());
+    }
+    // Zeroing every freed page (a build option some SQLites default to)
+    // would write each index page to the WAL again under the lock.
+    conn.execute_batch("PRAGMA secure_delete = OFF")?;
+    for drop in present {
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {drop}; COMMIT;"))
             .inspect_err(|_| {
                 let _ = conn.execute_batch("ROLLBACK");
             })?;
     }
     Ok(())
-}
-
-/// Rows under which a writer builds the derived structures by itself. Building
-/// them holds the write lock (about 0.3 s at this size); on a bigger legacy
-/// database that would outlast other writers' 5 s busy timeout, so it waits
-/// for an explicit `vmware-audit db optimize`. A rotated file starts empty.
-pub const AUTO_DERIVE_MAX_ROWS: i64 = 50_000;
-
-/// Create the indexes if missing, in one transaction, and drop version 1's
-/// rollups. Once per database file; a no-op after. With `auto`, the indexes
-/// only for a database of at most [`AUTO_DERIVE_MAX_ROWS`] rows.
-pub fn ensure_derived(conn: &Connection, auto: bool) -> rusqlite::Result<()> {
-    if derived_ready(conn) {
-        return Ok(());
-    }
-    drop_legacy_rollups(conn)?;
-    if auto {
-        let span: i64 = conn.query_row(
-            "SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) FROM audit_log",
-            [],
-            |r| r.get(0),
-        )?;
-        if span > AUTO_DERIVE_MAX_ROWS {
-            return Ok(());
-        }
-    }
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = (|| {
-        if !derived_ready(conn) {
-            conn.execute_batch(DERIVED)?;
-            conn.execute(
-                "INSERT OR REPLACE INTO audit_meta (key, value) VALUES ('derived', ?1)",
-                [DERIVED_VERSION],
-            )?;
-        }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => conn.execute_batch("COMMIT"),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
 }

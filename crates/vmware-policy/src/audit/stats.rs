@@ -10,7 +10,7 @@ use rusqlite::types::ValueRef;
 use super::filter::Filter;
 use super::history::History;
 use super::query::Reader;
-use super::sidecar::Sidecar;
+use super::sidecar::{Col, Sidecar};
 
 /// Time buckets of the calls-over-time series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -117,11 +117,11 @@ impl Tally {
 
 /// Aggregate the rows `filter` selects across `history`.
 ///
-/// By hour or day, with a filter on the columns the rollups keep (status,
-/// skill, tool, agent, risk, and `since`), each file's sidecar is brought up
-/// to date and read, with the raw rows of the first, partial hour and of what
-/// was written since; otherwise (or without a usable sidecar) the raw rows are
-/// grouped in SQLite, one pass per file.
+/// By hour or day, with no filter but `since`, each file's sidecar is brought
+/// up to date and its per-hour counts read, with the raw rows of the first,
+/// partial hour and of what was written since. With a filter, the rows of
+/// the stretches of ids the sidecar says can hold them are grouped in
+/// SQLite; without a usable sidecar, all of them, one pass per file.
 pub fn compute(history: &History, filter: &Filter, bucket: Bucket) -> rusqlite::Result<Stats> {
     compute_with_progress(history, filter, bucket, &mut |_, _| {})
 }
@@ -135,36 +135,25 @@ pub fn compute_with_progress(
     progress: &mut dyn FnMut(u64, u64),
 ) -> rusqlite::Result<Stats> {
     let mut acc = Acc::default();
-    let by_rollup = bucket != Bucket::Minute && rollup_columns_only(filter);
+    let by_counts = bucket != Bucket::Minute
+        && *filter
+            == (Filter {
+                since: filter.since.clone(),
+                ..Filter::default()
+            });
     for reader in history.readers() {
-        if by_rollup && let Some(side) = Sidecar::refreshed(reader, progress) {
+        if by_counts && let Some(side) = Sidecar::refreshed(reader, progress) {
             from_sidecar(reader, &side, filter, bucket, &mut acc)?;
         } else {
-            scan(reader, filter, bucket, &mut acc)?;
+            for part in super::sidecar::narrow_with_progress(reader, filter, progress) {
+                scan(reader, &part, bucket, &mut acc)?;
+            }
         }
     }
     Ok(finish(acc))
 }
 
-/// Whether `filter` names only what the sidecar's rollups are grouped by.
-fn rollup_columns_only(f: &Filter) -> bool {
-    Filter {
-        since: f.since.clone(),
-        skills: f.skills.clone(),
-        tools: f.tools.clone(),
-        statuses: f.statuses.clone(),
-        agents: f.agents.clone(),
-        risks: f.risks.clone(),
-        not_skills: f.not_skills.clone(),
-        not_tools: f.not_tools.clone(),
-        not_statuses: f.not_statuses.clone(),
-        not_agents: f.not_agents.clone(),
-        not_risks: f.not_risks.clone(),
-        ..Filter::default()
-    } == *f
-}
-
-/// One file's share from its sidecar: the rollups of the hours after the
+/// One file's share from its sidecar: the counts of the hours after the
 /// first, the raw rows of that first (partial) hour, found by its id range,
 /// and the raw rows written since the sidecar was brought up to date.
 fn from_sidecar(
@@ -190,25 +179,23 @@ fn from_sidecar(
         scan(reader, &partial, bucket, acc)?;
     }
     let len = bucket.prefix_len() as usize;
-    for g in side.groups_after(first_hour.as_deref())? {
-        let row = super::query::AuditRow {
-            status: g.status.clone(),
-            skill: g.skill.clone(),
-            tool: g.tool.clone(),
-            agent: g.agent.clone(),
-            risk_level: g.risk.clone(),
-            ..super::query::AuditRow::default()
+    for c in side.counts_after(first_hour.as_deref())? {
+        let map = match c.col {
+            Col::Status => {
+                let label: String = c.hour.chars().take(len).collect();
+                let e = acc.series.entry(label).or_default();
+                e.0 += c.n;
+                if c.value.starts_with("denied") {
+                    e.1 += c.n;
+                }
+                &mut acc.status
+            }
+            Col::Skill => &mut acc.skill,
+            Col::Tool => &mut acc.tool,
+            Col::Agent => &mut acc.agent,
+            Col::Risk => &mut acc.risk,
         };
-        let without_time = Filter {
-            since: None,
-            ..filter.clone()
-        };
-        if without_time.matches(&row) {
-            let label: String = g.hour.chars().take(len).collect();
-            add_group(
-                acc, &g.status, &g.skill, &g.tool, &g.agent, &g.risk, &label, "", g.n,
-            );
-        }
+        *map.entry(c.value).or_default() += c.n;
     }
     let newer = Filter {
         after_id: Some(upto),

@@ -147,6 +147,13 @@ impl Filters {
             hosts: f.hosts,
             since: f.since,
             until: f.until,
+            // `--search` (or a saved filter's `search`) is the TUI's own
+            // substring search, shown and edited in its prompt.
+            search: f.contains.map(|query| crate::tui::search::SearchSpec {
+                query,
+                mode: crate::tui::search::Mode::Substring,
+                find: false,
+            }),
             ..Filters::default()
         };
         for (c, v) in [

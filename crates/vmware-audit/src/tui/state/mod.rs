@@ -193,6 +193,16 @@ pub struct App {
 }
 
 impl App {
+    /// Filters as a whole (start-up flags, a saved filter), with their search
+    /// compiled.
+    pub fn set_filters(&mut self, filters: Filters) {
+        self.search = filters
+            .search
+            .as_ref()
+            .and_then(|s| Search::compile(s).ok());
+        self.filters = filters;
+    }
+
     pub fn new(db_path: String, rules: RulesInfo, now: DateTime<Utc>, color: bool) -> App {
         App {
             db_path,
