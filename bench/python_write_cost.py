@@ -1,31 +1,38 @@
-"""Does our derived structures (indexes, rollup triggers) slow the Python
-package's writes? Takes a database made by our writer (argv[1]), copies it with
-and without them, and times vmware-policy 1.24.3's AuditEngine.log (a
-connection, an insert and a commit per row) on each, interleaved."""
-import os, shutil, sqlite3, statistics, sys, tempfile, time, logging
+"""Does a database we have touched slow the Python package's writes? Makes a
+database with vmware-policy 1.24.3 alone (argv[3] rows), copies it, lets our
+side touch the copy (argv[1], the example skill, writes rows through the
+guard; argv[2], vmware-audit, runs stats, log --search and optimize, which
+build the sidecar beside it), then times the package's AuditEngine.log (a
+connection, an insert and a commit per row) on both, interleaved, 9 rounds."""
+import os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time, logging
 logging.disable(logging.CRITICAL)
 from vmware_policy.audit import AuditEngine
 
-src, n = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 200
+skill, ours, n = sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 20000
 tmp = tempfile.mkdtemp()
-with_db, without_db = os.path.join(tmp, "with.db"), os.path.join(tmp, "without.db")
-c = sqlite3.connect(src); c.execute("PRAGMA wal_checkpoint(TRUNCATE)"); c.close()
-shutil.copy(src, with_db); shutil.copy(src, without_db)
-c = sqlite3.connect(without_db)
-c.executescript("""DROP TRIGGER IF EXISTS audit_rollup_insert; DROP INDEX IF EXISTS audit_log_ts;
-DROP INDEX IF EXISTS audit_log_status; DROP INDEX IF EXISTS audit_log_tool;
-DROP TABLE IF EXISTS audit_rollup_status; DROP TABLE IF EXISTS audit_rollup_tool;
-DROP TABLE IF EXISTS audit_rollup_agent; DROP TABLE IF EXISTS audit_meta;""")
-c.close()
+own, touched = os.path.join(tmp, "own"), os.path.join(tmp, "touched")
+os.makedirs(own); os.makedirs(touched)
+e = AuditEngine(os.path.join(own, "audit.db"))
 params = {"target": "vc1.corp.example", "name": "vm-0042", "filters": {"folder": "/dc1/vm/team-7"}, "limit": 50}
-engines = {"without": AuditEngine(without_db), "with": AuditEngine(with_db)}
-runs = {"without": [], "with": []}
-for _ in range(5):
+c = sqlite3.connect(os.path.join(own, "audit.db"))
+for i in range(n):
+    e.log(skill="avi", tool="list_pools", params=params, result={"i": i}, agent="claude")
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)"); c.close()
+shutil.copy(os.path.join(own, "audit.db"), os.path.join(touched, "audit.db"))
+env = dict(os.environ, OPS_HOME=touched, VMWARE_RUNAWAY_MAX="0")
+subprocess.run([skill, "list_dfw_policies", "--repeat", "500"], env=env, check=True, capture_output=True)
+for args in (["stats", "--days", "30"], ["log", "--search", "vm-0042"], ["optimize"]):
+    subprocess.run([ours, *args], env=env, check=True, capture_output=True)
+schema = [r[0] for r in sqlite3.connect(os.path.join(touched, "audit.db")).execute("SELECT name FROM sqlite_master")]
+engines = {"own": AuditEngine(os.path.join(own, "audit.db")), "touched": AuditEngine(os.path.join(touched, "audit.db"))}
+runs = {"own": [], "touched": []}
+for _ in range(9):
     for name, engine in engines.items():
         t = time.perf_counter()
-        for i in range(n):
+        for i in range(300):
             engine.log(skill="avi", tool="delete_pool", params=params, result={"deleted": i}, agent="claude", risk_level="critical")
-        runs[name].append((time.perf_counter() - t) / n * 1e6)
-a, b = statistics.median(runs["without"]), statistics.median(runs["with"])
-print(f"python write cost per row: {a:.0f} us without our indexes and rollups, {b:.0f} us with them ({(b / a - 1) * 100:+.1f}%)")
+        runs[name].append((time.perf_counter() - t) / 300 * 1e6)
+a, b = statistics.median(runs["own"]), statistics.median(runs["touched"])
+print(f"python write cost per row: {a:.0f} us on its own database, {b:.0f} us on one we touched ({(b / a - 1) * 100:+.1f}%); "
+      f"schema of the touched file: {', '.join(schema)}")
 shutil.rmtree(tmp)

@@ -175,7 +175,7 @@ fn follow_across_a_rotation_loses_no_row_and_repeats_none() {
             "list_dfw_policies",
             "--seq",
             "--repeat",
-            "400",
+            "1200",
             "--interval-ms",
             "2",
             "--rotate-bytes",
@@ -211,7 +211,7 @@ fn follow_across_a_rotation_loses_no_row_and_repeats_none() {
         .collect();
     assert_eq!(
         seqs,
-        (0..400).collect::<Vec<_>>(),
+        (0..1200).collect::<Vec<_>>(),
         "every row once, in order"
     );
 }

@@ -89,8 +89,8 @@ pub enum Command {
     /// Validate, create or show the rules file
     #[command(subcommand)]
     Rules(RulesCommand),
-    /// Build the indexes that keep `log` fast on a large database
-    /// (holds the write lock while it runs: seconds on a million rows)
+    /// Build the sidecar index of the database and its archives ahead of the
+    /// first `stats` (never holds the database's write lock)
     Optimize,
     /// Write a realistic, deterministic database (for trying things out and benchmarks)
     Generate(GenerateArgs),
