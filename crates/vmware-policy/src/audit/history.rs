@@ -43,8 +43,9 @@ impl History {
     }
 
     /// Read through each file's sidecar index where it narrows a scan (a
-    /// `since`): what the operator's commands do; the sidecar is brought up
-    /// to date first, in its own file.
+    /// `since`, column values, workflow or correlation ids, a substring):
+    /// what the operator's commands do; the sidecar is brought up to date
+    /// first, in its own file.
     pub fn indexed(mut self) -> History {
         self.indexed = true;
         self
