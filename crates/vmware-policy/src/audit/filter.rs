@@ -46,15 +46,26 @@ pub struct Filter {
 
 /// `abc` as the LIKE pattern `%abc%`, `%`, `_` and `\` escaped with `\`.
 fn contains_pattern(text: &str) -> String {
-    let mut p = String::with_capacity(text.len() + 2);
+    like_pattern(text, false)
+}
+
+/// `text` as a LIKE pattern with `%` before and after it and, when
+/// `between`, after each character; `%`, `_` and `\` escaped with `\`.
+fn like_pattern(text: &str, between: bool) -> String {
+    let mut p = String::with_capacity(text.len() * 2 + 2);
     p.push('%');
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
             p.push('\\');
         }
         p.push(c);
+        if between {
+            p.push('%');
+        }
     }
-    p.push('%');
+    if !between {
+        p.push('%');
+    }
     p
 }
 
@@ -67,16 +78,7 @@ fn holds(hay: &str, needle: &str) -> bool {
 
 /// `abc` as the LIKE pattern `%a%b%c%`, `%`, `_` and `\` escaped with `\`.
 fn in_order_pattern(text: &str) -> String {
-    let mut p = String::with_capacity(text.len() * 2 + 1);
-    p.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-        p.push('%');
-    }
-    p
+    like_pattern(text, true)
 }
 
 /// Whether `hay` holds the characters of `needle` in order, ASCII case-insensitively
