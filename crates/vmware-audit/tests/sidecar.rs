@@ -10,12 +10,11 @@ use std::process::{Command, Output};
 
 use common::{Home, python_cmd, run_python, skill_cmd};
 
-fn stats(home: &Home, args: &[&str], plain: bool) -> serde_json::Value {
+/// `vmware-audit ARGS` on `home`'s files, through the sidecar or, `plain`,
+/// by a plain scan (`VMWARE_AUDIT_NO_INDEX=1`); its stdout, once it succeeded.
+fn cli(home: &Home, args: &[&str], plain: bool) -> Vec<u8> {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vmware-audit"));
-    c.arg("stats")
-        .args(args)
-        .arg("--json")
-        .env("OPS_HOME", home.path());
+    c.args(args).env("OPS_HOME", home.path());
     if plain {
         c.env("VMWARE_AUDIT_NO_INDEX", "1");
     } else {
@@ -24,10 +23,17 @@ fn stats(home: &Home, args: &[&str], plain: bool) -> serde_json::Value {
     let out: Output = c.output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    out.stdout
+}
+
+fn stats(home: &Home, args: &[&str], plain: bool) -> serde_json::Value {
+    let mut all = vec!["stats"];
+    all.extend(args);
+    all.push("--json");
+    let mut v: serde_json::Value = serde_json::from_slice(&cli(home, &all, plain)).unwrap();
     // `since` is "now" minus the days: it moves between two runs.
     v.as_object_mut().unwrap().remove("since");
     v
@@ -63,26 +69,11 @@ fn same_as_a_plain_scan(home: &Home, when: &str) {
 /// `log` (and `export`) with a `since`: the same rows through the sidecar's
 /// id bound as by a plain scan.
 fn log_same_as_a_plain_scan(home: &Home, since: &str, archives: bool) {
-    let run = |plain: bool| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_vmware-audit"));
-        c.args(["log", "--json", "--last", "1000000", "--since", since])
-            .env("OPS_HOME", home.path());
-        if archives {
-            c.arg("--archives");
-        }
-        if plain {
-            c.env("VMWARE_AUDIT_NO_INDEX", "1");
-        } else {
-            c.env_remove("VMWARE_AUDIT_NO_INDEX");
-        }
-        let out = c.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
+    let mut args = vec!["log", "--json", "--last", "1000000", "--since", since];
+    if archives {
+        args.push("--archives");
+    }
+    let run = |plain: bool| cli(home, &args, plain);
     assert_eq!(
         run(false),
         run(true),
@@ -151,23 +142,7 @@ fn filtered_logs_same_as_a_plain_scan(home: &Home, when: &str) {
         ],
     ];
     for form in &forms {
-        let run = |plain: bool| {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_vmware-audit"));
-            c.args(form).env("OPS_HOME", home.path());
-            if plain {
-                c.env("VMWARE_AUDIT_NO_INDEX", "1");
-            } else {
-                c.env_remove("VMWARE_AUDIT_NO_INDEX");
-            }
-            let out = c.output().unwrap();
-            assert!(
-                out.status.success(),
-                "{form:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            out.stdout
-        };
-        let (fast, plain) = (run(false), run(true));
+        let (fast, plain) = (cli(home, form, false), cli(home, form, true));
         assert_eq!(
             String::from_utf8_lossy(&fast),
             String::from_utf8_lossy(&plain),
@@ -371,22 +346,9 @@ fn workflow_and_correlation_ids_are_found_through_the_sidecar_and_new_rows_too()
     };
     let (wf, cid) = (pick("workflow_id"), pick("correlation_id"));
     let log = |args: &[&str], plain: bool| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vmware-audit"));
-        cmd.args(["log", "--json", "--last", "100000"])
-            .args(args)
-            .env("OPS_HOME", home.path());
-        if plain {
-            cmd.env("VMWARE_AUDIT_NO_INDEX", "1");
-        } else {
-            cmd.env_remove("VMWARE_AUDIT_NO_INDEX");
-        }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+        let mut all = vec!["log", "--json", "--last", "100000"];
+        all.extend(args);
+        serde_json::from_slice::<Vec<serde_json::Value>>(&cli(&home, &all, plain)).unwrap()
     };
     let forms: Vec<Vec<&str>> = vec![
         vec!["--workflow-id", &wf],
