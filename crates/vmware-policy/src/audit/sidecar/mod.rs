@@ -162,6 +162,9 @@ impl Sidecar {
                 Ok(())
             })?;
         }
+        // Once per use: every part's mark is checked against the file here,
+        // before any part is brought up to date.
+        clear_if_shrunk(&conn, reader, reader.max_id()?)?;
         let indexed_to = rollup::update(&conn, reader, progress)?;
         Ok(Sidecar { conn, indexed_to })
     }
@@ -301,10 +304,9 @@ fn build(
     progress: &mut dyn FnMut(u64, u64),
     mut fold: impl FnMut(&Connection, i64, i64) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<i64> {
-    let newest = reader.max_id()?;
-    clear_if_shrunk(conn, reader, newest)?;
+    let (first, newest) = reader.id_bounds()?;
     // Ids below the file's first row hold nothing to read.
-    let floor = reader.id_bounds()?.0.map_or(newest, |first| first - 1);
+    let floor = first.map_or(newest, |first| first - 1);
     let start = mark(conn, key)?.max(floor);
     let total = (newest - start).max(0) as u64;
     loop {
