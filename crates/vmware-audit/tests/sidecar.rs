@@ -8,7 +8,7 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::{Home, python_cmd, run_python, skill_cmd};
+use common::{Home, run_python, skill_cmd};
 
 /// `vmware-audit ARGS` on `home`'s files, through the sidecar or, `plain`,
 /// by a plain scan (`VMWARE_AUDIT_NO_INDEX=1`); its stdout, once it succeeded.
@@ -191,17 +191,10 @@ fn the_sidecar_agrees_with_a_plain_scan_through_rotations_of_both_kinds() {
         );
     };
     let python = |n: usize| {
-        let out = python_cmd(
+        run_python(
             home.path(),
             "writer_rotating.py",
             &["py", &n.to_string(), "80000", &pad, "100"],
-        )
-        .output()
-        .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
         );
     };
     rust(300, "list_dfw_policies");
