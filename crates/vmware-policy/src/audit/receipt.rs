@@ -1,25 +1,29 @@
-//! A row's receipt: resolves once the writer thread has committed the row (or
-//! knows it lost). One type serves both worlds: a sync caller blocks in
-//! [`Receipt::wait`], an async caller `.await`s it and its executor thread is
-//! free while the commit runs. No runtime is assumed (tokio, smol or none).
+//! A row's receipt: resolves once the row is committed (or known lost). One
+//! type serves both worlds: a sync caller blocks in [`Receipt::wait`], and
+//! commits the row itself if no one has yet; an async caller `.await`s it and
+//! its executor thread is free while the engine's helper thread commits. No
+//! runtime is assumed (tokio, smol or none).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use super::writer::Appended;
 
-/// How long a sync caller looks for its commit before sleeping: a durable
-/// commit takes a few hundred microseconds, and waking a sleeping thread on a
-/// virtual machine costs tens of them. It yields while it looks.
-const WAIT_SPIN: std::time::Duration = std::time::Duration::from_millis(1);
+/// The engine, as a receipt sees it.
+pub(crate) trait Leader: Send + Sync {
+    /// Write queued rows on this thread until `slot`'s is written; its outcome.
+    fn lead_until(&self, slot: &Slot) -> Appended;
+    /// Have the helper thread write what is queued (or write it here, if no
+    /// thread can be started).
+    fn hand_off(&self);
+}
 
 /// The writer's side of a receipt: set once.
 #[derive(Default)]
 pub(crate) struct Slot {
     state: Mutex<SlotState>,
-    cv: Condvar,
 }
 
 #[derive(Default)]
@@ -33,13 +37,17 @@ fn lock(m: &Mutex<SlotState>) -> MutexGuard<'_, SlotState> {
 }
 
 impl Slot {
+    /// The outcome, once the row is written or known lost.
+    pub(crate) fn outcome(&self) -> Option<Appended> {
+        lock(&self.state).done
+    }
+
     pub(crate) fn complete(&self, outcome: Appended) {
         let waker = {
             let mut s = lock(&self.state);
             s.done = Some(outcome);
             s.waker.take()
         };
-        self.cv.notify_all();
         if let Some(w) = waker {
             w.wake();
         }
@@ -54,58 +62,58 @@ pub struct Receipt {
 }
 
 enum ReceiptInner {
-    Pending(Arc<Slot>),
-    Ready(Appended),
+    Pending {
+        slot: Arc<Slot>,
+        leader: Arc<dyn Leader>,
+        /// Not handed to the helper thread yet: whoever waits, polls or drops
+        /// the receipt first decides who writes it.
+        deferred: bool,
+    },
     /// Already handed out by a completed poll.
     Taken,
 }
 
 impl Receipt {
-    pub(crate) fn pending(slot: Arc<Slot>) -> Receipt {
+    /// A row already handed to the helper thread.
+    pub(crate) fn pending(slot: Arc<Slot>, leader: Arc<dyn Leader>) -> Receipt {
         Receipt {
-            inner: ReceiptInner::Pending(slot),
+            inner: ReceiptInner::Pending {
+                slot,
+                leader,
+                deferred: false,
+            },
         }
     }
 
-    pub(crate) fn ready(outcome: Appended) -> Receipt {
+    /// A queued row nobody writes yet: a wait commits it on the waiter's
+    /// thread, a poll or a drop hands it to the helper thread. For callers
+    /// that do one of those at once (the guard).
+    pub(crate) fn deferred(slot: Arc<Slot>, leader: Arc<dyn Leader>) -> Receipt {
         Receipt {
-            inner: ReceiptInner::Ready(outcome),
+            inner: ReceiptInner::Pending {
+                slot,
+                leader,
+                deferred: true,
+            },
         }
     }
 
     /// Block this thread until the row is committed (or known lost).
     /// Not for an async executor's thread: `.await` the receipt there.
-    pub fn wait(self) -> Appended {
-        match self.inner {
-            ReceiptInner::Ready(a) => a,
+    pub fn wait(mut self) -> Appended {
+        match std::mem::replace(&mut self.inner, ReceiptInner::Taken) {
             ReceiptInner::Taken => Appended::Lost,
-            ReceiptInner::Pending(slot) => {
-                // A commit takes tens to hundreds of microseconds: look for
-                // it briefly before sleeping (a wake-up costs about as much).
-                let until = std::time::Instant::now() + WAIT_SPIN;
-                while std::time::Instant::now() < until {
-                    if let Some(a) = lock(&slot.state).done {
-                        return a;
-                    }
-                    std::thread::yield_now();
-                }
-                let mut s = lock(&slot.state);
-                loop {
-                    if let Some(a) = s.done {
-                        return a;
-                    }
-                    s = slot.cv.wait(s).unwrap_or_else(|p| p.into_inner());
-                }
-            }
+            // Commit it here rather than be woken by the helper thread: a
+            // wake-up costs a third of a commit on a small virtual machine.
+            ReceiptInner::Pending { slot, leader, .. } => leader.lead_until(&slot),
         }
     }
 
     /// The outcome if it is already known, without waiting.
     pub fn try_get(&self) -> Option<Appended> {
         match &self.inner {
-            ReceiptInner::Ready(a) => Some(*a),
             ReceiptInner::Taken => None,
-            ReceiptInner::Pending(slot) => lock(&slot.state).done,
+            ReceiptInner::Pending { slot, .. } => lock(&slot.state).done,
         }
     }
 }
@@ -114,24 +122,49 @@ impl Future for Receipt {
     type Output = Appended;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Appended> {
-        let outcome = match &self.inner {
-            ReceiptInner::Ready(a) => *a,
-            ReceiptInner::Taken => return Poll::Ready(Appended::Lost),
-            ReceiptInner::Pending(slot) => {
-                let mut s = lock(&slot.state);
-                match s.done {
-                    Some(a) => a,
-                    None => {
-                        if !s.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                            s.waker = Some(cx.waker().clone());
-                        }
-                        return Poll::Pending;
-                    }
-                }
-            }
+        let ReceiptInner::Pending {
+            slot,
+            leader,
+            deferred,
+        } = &mut self.inner
+        else {
+            return Poll::Ready(Appended::Lost);
         };
-        self.inner = ReceiptInner::Taken;
-        Poll::Ready(outcome)
+        let done = {
+            let mut s = lock(&slot.state);
+            if s.done.is_none() && !s.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                s.waker = Some(cx.waker().clone());
+            }
+            s.done
+        };
+        match done {
+            Some(a) => {
+                self.inner = ReceiptInner::Taken;
+                Poll::Ready(a)
+            }
+            None => {
+                // After the waker is in place, so the commit cannot be missed.
+                if std::mem::take(deferred) {
+                    leader.hand_off();
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Receipt {
+    /// A deferred row nobody will wait for still gets written.
+    fn drop(&mut self) {
+        if let ReceiptInner::Pending {
+            slot,
+            leader,
+            deferred: true,
+        } = &self.inner
+            && slot.outcome().is_none()
+        {
+            leader.hand_off();
+        }
     }
 }
 

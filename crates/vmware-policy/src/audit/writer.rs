@@ -1,21 +1,23 @@
 //! AuditEngine: append one row, durably, without ever breaking the caller.
 //!
-//! One writer thread per engine owns the connection. Callers hand it rows over
-//! a channel and get a [`Receipt`]; the thread writes whatever has queued up
-//! since its last commit in one transaction (group commit: under contention,
-//! one fsync for many rows) and then resolves each row's receipt. A sync
-//! caller blocks on its receipt ([`AuditEngine::append`], the contract of
-//! before: it returns once its row is committed); an async caller awaits it,
-//! so no executor thread ever waits for an fsync.
+//! Rows queue up in one list; whoever holds the connection writes everything
+//! queued in one transaction (group commit: under contention, one fsync for
+//! many rows) and resolves each row's receipt. A sync caller
+//! ([`AuditEngine::append`], which returns once its row is committed) takes
+//! the connection itself and commits on its own thread: handing the row to
+//! another thread and being woken afterwards cost a third of a commit on a
+//! two-core virtual machine, where a halted core is slow to wake. An async
+//! caller cannot block, so its rows are written by a helper thread, started
+//! at the first async row, and it awaits the receipt.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 
-use super::commit::{Committer, report_lost};
-use super::receipt::{Receipt, Slot};
+use super::commit::Committer;
+use super::receipt::{Leader, Receipt, Slot};
 pub use super::record::{Appended, AuditOptions, DEFAULT_ROTATE_BYTES, Record};
 
 /// Most rows in one transaction: under a flood, receipts still resolve in
@@ -33,23 +35,38 @@ pub struct AuditEngine {
 struct Inner {
     path: PathBuf,
     lost: Arc<AtomicU64>,
-    backend: Backend,
+    shared: Arc<Shared>,
 }
 
-enum Backend {
-    Thread {
-        tx: Option<Sender<Job>>,
-        handle: Option<JoinHandle<()>>,
-    },
-    /// The thread could not be started (a process at its thread limit): rows
-    /// are written on the caller's thread instead, as durably.
-    Inline(Mutex<Committer>),
+/// What callers and the helper thread share.
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the helper thread when an async row or the shutdown arrives.
+    work: Condvar,
+    /// The one connection: its holder writes whatever has queued.
+    committer: Mutex<Committer>,
+    /// The helper thread for async rows; `None` until the first one.
+    helper: Mutex<Option<JoinHandle<()>>>,
+    /// Itself, for the helper thread to hold.
+    me: Weak<Shared>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// Rows the helper thread must write (sync callers write their own).
+    for_helper: bool,
+    closing: bool,
 }
 
 struct Job {
     /// `None`: a flush marker, resolved once everything before it is written.
     record: Option<Record>,
     slot: Arc<Slot>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl AuditEngine {
@@ -83,40 +100,17 @@ impl AuditEngine {
         let mut committer = Committer::new(path.clone(), opts, lost.clone(), unusable);
         // Open now so the first call pays nothing (a failure retries on write).
         committer.warm_up();
-        let (tx, rx) = mpsc::channel::<Job>();
-        // Handed to the thread through a slot, so that if the thread cannot
-        // start, the committer is still ours to write with inline.
-        let handoff = Arc::new(Mutex::new(Some(committer)));
-        let theirs = handoff.clone();
-        let spawned = std::thread::Builder::new()
-            .name("vmware-policy-audit".into())
-            .spawn(move || {
-                let committer = theirs.lock().unwrap_or_else(|p| p.into_inner()).take();
-                if let Some(c) = committer {
-                    write_loop(c, rx);
-                }
-            });
-        let backend = match spawned {
-            Ok(handle) => Backend::Thread {
-                tx: Some(tx),
-                handle: Some(handle),
-            },
-            Err(_) => {
-                let committer = handoff.lock().unwrap_or_else(|p| p.into_inner()).take();
-                match committer {
-                    Some(c) => Backend::Inline(Mutex::new(c)),
-                    None => Backend::Thread {
-                        tx: None,
-                        handle: None,
-                    },
-                }
-            }
-        };
         AuditEngine {
             inner: Arc::new(Inner {
                 path,
                 lost,
-                backend,
+                shared: Arc::new_cyclic(|me| Shared {
+                    queue: Mutex::new(Queue::default()),
+                    work: Condvar::new(),
+                    committer: Mutex::new(committer),
+                    helper: Mutex::new(None),
+                    me: me.clone(),
+                }),
             }),
         }
     }
@@ -133,9 +127,11 @@ impl AuditEngine {
 
     /// Append one row; returns once it is committed (or known lost). Never panics,
     /// never fails the caller: a lost row is reported on stderr and counted.
-    /// Blocks the calling thread: from async code, `.await` [`AuditEngine::submit`].
+    /// Blocks the calling thread, which does the commit itself (with any rows
+    /// queued beside it): from async code, `.await` [`AuditEngine::submit`].
     pub fn append(&self, record: Record) -> Appended {
-        self.submit(record).wait()
+        let slot = self.inner.shared.push(Some(record));
+        self.inner.shared.lead_until(&slot)
     }
 
     /// Hand one row to the writer and return at once; the receipt resolves
@@ -151,50 +147,102 @@ impl AuditEngine {
         Flush(self.enqueue(None))
     }
 
+    /// Queue a job and hand it to the helper thread at once: its receipt
+    /// may be held, and the row must not wait for it.
     fn enqueue(&self, record: Option<Record>) -> Receipt {
-        match &self.inner.backend {
-            Backend::Thread { tx: Some(tx), .. } => {
-                let slot = Arc::new(Slot::default());
-                let job = Job {
-                    record,
-                    slot: slot.clone(),
-                };
-                match tx.send(job) {
-                    Ok(()) => Receipt::pending(slot),
-                    // The thread is gone (it never panics; this is defensive).
-                    Err(mpsc::SendError(job)) => self.write_inline_lost(job.record),
-                }
-            }
-            Backend::Thread { tx: None, .. } => self.write_inline_lost(record),
-            Backend::Inline(committer) => {
-                let mut c = committer.lock().unwrap_or_else(|p| p.into_inner());
-                match record {
-                    Some(r) => Receipt::ready(c.write(&[&r])[0]),
-                    None => Receipt::ready(Appended::Written(0)),
-                }
-            }
-        }
+        let shared = &self.inner.shared;
+        let slot = shared.push(record);
+        shared.hand_off();
+        Receipt::pending(slot, shared.clone())
     }
 
-    fn write_inline_lost(&self, record: Option<Record>) -> Receipt {
-        if let Some(r) = record {
-            let why = "the audit writer has stopped";
-            report_lost(&self.inner.path, &self.inner.lost, &[&r], why);
-        }
-        Receipt::ready(Appended::Lost)
+    /// Queue a row that is written when its receipt is first waited for (on
+    /// the waiter's thread), polled or dropped (by the helper thread). The
+    /// guard's rows: a sync call then commits its own row, with no thread
+    /// woken on its way.
+    pub(crate) fn submit_deferred(&self, record: Record) -> Receipt {
+        let shared = &self.inner.shared;
+        Receipt::deferred(shared.push(Some(record)), shared.clone())
     }
 }
 
-/// The writer thread: take what has queued, write it in one transaction,
-/// resolve the receipts; until every engine clone is gone and the queue empty.
-fn write_loop(mut committer: Committer, rx: Receiver<Job>) {
-    while let Ok(first) = next_job(&rx) {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+impl Leader for Shared {
+    /// Write queued rows, a batch at a time, until `slot`'s row is written
+    /// (by us, or by whoever held the connection before us).
+    fn lead_until(&self, slot: &Slot) -> Appended {
+        loop {
+            if let Some(done) = slot.outcome() {
+                return done;
             }
+            let mut committer = lock(&self.committer);
+            self.write_batch(&mut committer);
+        }
+    }
+
+    fn hand_off(&self) {
+        if self.helper_running() {
+            lock(&self.queue).for_helper = true;
+            self.work.notify_one();
+        } else {
+            // No thread to be had (a process at its thread limit): write it
+            // here, as durably. Unless this thread already writes (a waker
+            // run from inside a commit dropped a receipt): then the row is
+            // written by the next commit or when the engine is dropped.
+            let mut committer = match self.committer.try_lock() {
+                Ok(c) => c,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            };
+            while self.write_batch(&mut committer) {}
+        }
+    }
+}
+
+impl Shared {
+    /// Whether the helper thread runs, starting it if it does not yet.
+    fn helper_running(&self) -> bool {
+        let mut helper = lock(&self.helper);
+        if helper.is_some() {
+            return true;
+        }
+        let Some(shared) = self.me.upgrade() else {
+            return false;
+        };
+        match std::thread::Builder::new()
+            .name("vmware-policy-audit".into())
+            .spawn(move || shared.helper_loop())
+        {
+            Ok(handle) => {
+                *helper = Some(handle);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn push(&self, record: Option<Record>) -> Arc<Slot> {
+        let slot = Arc::new(Slot::default());
+        lock(&self.queue).jobs.push_back(Job {
+            record,
+            slot: slot.clone(),
+        });
+        slot
+    }
+
+    /// Take up to [`MAX_BATCH`] queued jobs, write them in one transaction
+    /// and resolve them. Only with the connection held, so rows reach the
+    /// file in the order they were queued. False when nothing was queued.
+    fn write_batch(&self, committer: &mut Committer) -> bool {
+        let jobs: Vec<Job> = {
+            let mut q = lock(&self.queue);
+            let n = q.jobs.len().min(MAX_BATCH);
+            if q.jobs.len() == n {
+                q.for_helper = false;
+            }
+            q.jobs.drain(..n).collect()
+        };
+        if jobs.is_empty() {
+            return false;
         }
         let records: Vec<&Record> = jobs.iter().filter_map(|j| j.record.as_ref()).collect();
         let mut outcomes = committer.write(&records).into_iter();
@@ -205,40 +253,40 @@ fn write_loop(mut committer: Committer, rx: Receiver<Job>) {
             };
             job.slot.complete(outcome);
         }
+        true
     }
-    committer.retire();
-}
 
-/// The next job. Back-to-back calls arrive within microseconds of the last
-/// commit: look for one briefly before sleeping, as waking a sleeping thread
-/// costs tens of microseconds on a virtual machine.
-fn next_job(rx: &Receiver<Job>) -> Result<Job, mpsc::RecvError> {
-    let until = std::time::Instant::now() + SPIN;
-    while std::time::Instant::now() < until {
-        match rx.try_recv() {
-            Ok(job) => return Ok(job),
-            Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
-            Err(mpsc::TryRecvError::Empty) => std::thread::yield_now(),
+    /// The helper thread: write async rows as they arrive, until the engine
+    /// is dropped and the queue is empty.
+    fn helper_loop(&self) {
+        loop {
+            {
+                let mut q = lock(&self.queue);
+                while !q.for_helper && !q.closing {
+                    q = self.work.wait(q).unwrap_or_else(|p| p.into_inner());
+                }
+                if q.closing && q.jobs.is_empty() {
+                    return;
+                }
+            }
+            let mut committer = lock(&self.committer);
+            self.write_batch(&mut committer);
         }
     }
-    rx.recv()
 }
-
-/// How long a thread looks for its next event before sleeping.
-pub(crate) const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        match &mut self.backend {
-            Backend::Thread { tx, handle } => {
-                // Closing the channel lets the thread write what is queued and stop.
-                drop(tx.take());
-                if let Some(h) = handle.take() {
-                    let _ = h.join();
-                }
-            }
-            Backend::Inline(c) => c.get_mut().unwrap_or_else(|p| p.into_inner()).retire(),
+        lock(&self.shared.queue).closing = true;
+        self.shared.work.notify_all();
+        let helper = lock(&self.shared.helper).take();
+        if let Some(h) = helper {
+            let _ = h.join();
         }
+        // Whatever is still queued (no helper ran), then close the file.
+        let mut committer = lock(&self.shared.committer);
+        while self.shared.write_batch(&mut committer) {}
+        committer.retire();
     }
 }
 

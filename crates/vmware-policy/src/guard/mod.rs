@@ -30,6 +30,7 @@ use crate::redact;
 
 pub use failure::Failure;
 pub(crate) use failure::note_panic;
+pub(crate) use pending::RowWriter;
 pub use pending::{Completion, Finished, PendingCall};
 pub use run_async::{OnCancel, OnPanic, RunOptions};
 pub use signal::{report_rejected, report_tool_failure};
@@ -169,7 +170,7 @@ impl Guard {
         call: Call,
         f: impl FnOnce() -> Result<T, E>,
     ) -> Outcome<T, E> {
-        let pending = match self.start(tool, call) {
+        let pending = match self.start(tool, call, RowWriter::Waiter) {
             Ok(p) => p,
             Err(refused) => {
                 return Outcome {

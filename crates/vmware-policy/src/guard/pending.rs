@@ -70,6 +70,17 @@ pub struct Finished {
     pub receipt: Option<Receipt>,
 }
 
+/// Who commits a call's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowWriter {
+    /// The thread that waits for the receipt, when it waits (the sync `run`,
+    /// which waits at once): no other thread is woken on its way.
+    Waiter,
+    /// The engine's helper thread, at once: the receipt may be awaited, held
+    /// or dropped.
+    Helper,
+}
+
 /// An allowed call whose outcome is not yet recorded.
 pub struct PendingCall {
     guard: Guard,
@@ -77,6 +88,7 @@ pub struct PendingCall {
     call: Call,
     decision: Decision,
     start: Instant,
+    writer: RowWriter,
     done: bool,
     /// What the tool reported from inside ([`super::report_tool_failure`], ...).
     slot: Slot,
@@ -89,11 +101,17 @@ impl Guard {
     /// (`invalid_argument` for the family's argument rules); an allowed call
     /// comes back as a [`PendingCall`].
     pub fn begin(&self, tool: &Tool, call: Call) -> Result<PendingCall, Decision> {
-        self.start(tool, call).map_err(|r| r.decision)
+        self.start(tool, call, RowWriter::Helper)
+            .map_err(|r| r.decision)
     }
 
     /// [`Guard::begin`], with the refusal's status and row receipt.
-    pub(crate) fn start(&self, tool: &Tool, mut call: Call) -> Result<PendingCall, Refused> {
+    pub(crate) fn start(
+        &self,
+        tool: &Tool,
+        mut call: Call,
+        writer: RowWriter,
+    ) -> Result<PendingCall, Refused> {
         let start = Instant::now();
         if call.env.is_empty()
             && let Some(resolve) = &self.resolver
@@ -115,7 +133,7 @@ impl Guard {
                 },
                 message: refused.message.clone(),
             };
-            let receipt = self.submit_row(tool, &call, "error", &failure.row(""), start);
+            let receipt = self.submit_row(tool, &call, "error", &failure.row(""), start, writer);
             return Err(Refused {
                 invalid_argument: true,
                 decision: Decision {
@@ -146,7 +164,7 @@ impl Guard {
         };
         let decision = self.policy.check(&tool.name, &ctx);
         if !decision.allowed {
-            let receipt = self.refusal_row(tool, &call, "denied", &decision, start);
+            let receipt = self.refusal_row(tool, &call, "denied", &decision, start, writer);
             return Err(Refused {
                 invalid_argument: false,
                 decision,
@@ -173,7 +191,7 @@ impl Guard {
                 rule: refusal.rule.into(),
                 reason: refusal.reason,
             };
-            let receipt = self.refusal_row(tool, &call, &status, &decision, start);
+            let receipt = self.refusal_row(tool, &call, &status, &decision, start, writer);
             return Err(Refused {
                 invalid_argument: false,
                 decision,
@@ -187,6 +205,7 @@ impl Guard {
             call,
             decision,
             start,
+            writer,
             done: false,
             slot: Slot::default(),
         })
@@ -196,7 +215,14 @@ impl Guard {
     /// undeclared tool): a `denied` row with the decision's rule.
     #[cfg_attr(not(feature = "rmcp"), allow(dead_code))]
     pub(crate) fn refuse(&self, tool: &Tool, call: &Call, decision: &Decision) -> Option<Receipt> {
-        self.refusal_row(tool, call, "denied", decision, Instant::now())
+        self.refusal_row(
+            tool,
+            call,
+            "denied",
+            decision,
+            Instant::now(),
+            RowWriter::Helper,
+        )
     }
 
     /// The row of a refused call: `{"error": reason, "rule": rule}`, as Python's.
@@ -207,9 +233,10 @@ impl Guard {
         status: &str,
         decision: &Decision,
         start: Instant,
+        writer: RowWriter,
     ) -> Option<Receipt> {
         let result = json!({"error": decision.reason, "rule": decision.rule});
-        self.submit_row(tool, call, status, &result, start)
+        self.submit_row(tool, call, status, &result, start, writer)
     }
 
     /// Build the row (redacted) and hand it to the writer.
@@ -220,11 +247,16 @@ impl Guard {
         status: &str,
         result: &Value,
         start: Instant,
+        writer: RowWriter,
     ) -> Option<Receipt> {
         // Every call's wall time counts toward VMWARE_MAX_TOOL_SECONDS, as in Python.
         budget::global().add_duration(start.elapsed().as_secs_f64(), call.client.as_deref());
         let audit = self.audit.as_ref()?;
-        Some(audit.submit(self.row(tool, call, status, result, start)))
+        let row = self.row(tool, call, status, result, start);
+        Some(match writer {
+            RowWriter::Waiter => audit.submit_deferred(row),
+            RowWriter::Helper => audit.submit(row),
+        })
     }
 
     fn row(
@@ -387,9 +419,14 @@ impl PendingCall {
                 (final_status(status, bypassed, previewed, params), row)
             }
         };
-        let receipt = self
-            .guard
-            .submit_row(&self.tool, &self.call, &status, &row, self.start);
+        let receipt = self.guard.submit_row(
+            &self.tool,
+            &self.call,
+            &status,
+            &row,
+            self.start,
+            self.writer,
+        );
         Finished { status, receipt }
     }
 }

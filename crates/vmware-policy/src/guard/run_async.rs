@@ -155,7 +155,7 @@ impl Guard {
         F: Future<Output = Result<T, E>>,
         C: Future<Output = ()>,
     {
-        let pending = match self.start(tool, call) {
+        let pending = match self.start(tool, call, super::RowWriter::Helper) {
             Ok(p) => p,
             Err(mut refused) => {
                 let error = refused.error();

@@ -164,7 +164,10 @@ impl<S: Service<RoleServer>> GuardedServer<S> {
             }
             return Ok(denial(&decision));
         };
-        let pending = match self.guard.start(&declared.tool, call) {
+        let pending = match self
+            .guard
+            .start(&declared.tool, call, crate::guard::RowWriter::Helper)
+        {
             Ok(p) => p,
             Err(refused) => {
                 let answer = if refused.invalid_argument {
