@@ -12,13 +12,14 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::super::query::Reader;
+use super::blocks::{self, SEG_SHIFT};
+
+/// Blocks of 16 ids.
+const SHIFT: u32 = 4;
+const WORDS: usize = blocks::words(SHIFT);
 use super::ranges::Ranges;
 use super::{Sidecar, build, column, text};
 
-const BLOCK_SHIFT: u32 = 4;
-const SEG_SHIFT: u32 = 17;
-const BLOCKS: usize = 1 << (SEG_SHIFT - BLOCK_SHIFT);
-const WORDS: usize = BLOCKS / 64;
 const HASH_BITS: u32 = 12;
 const HASHES: usize = 1 << HASH_BITS;
 
@@ -45,17 +46,8 @@ fn segment_end(from: i64, _newest: i64) -> i64 {
     (((from + 1) >> SEG_SHIFT) + 1).saturating_mul(1 << SEG_SHIFT) - 1
 }
 
-fn to_words(blob: &[u8]) -> [u64; WORDS] {
-    let mut w = [0u64; WORDS];
-    for (i, chunk) in blob.chunks_exact(8).take(WORDS).enumerate() {
-        w[i] = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-    }
-    w
-}
-
-fn to_blob(w: &[u64; WORDS]) -> Vec<u8> {
-    w.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
+const GET: &str = "SELECT bits FROM grams WHERE key = ?1";
+const PUT: &str = "INSERT OR REPLACE INTO grams VALUES (?1, ?2)";
 
 impl Sidecar {
     /// The blocks of ids that can hold a row whose tool, params or result
@@ -81,13 +73,16 @@ impl Sidecar {
         let mut st = self
             .conn()
             .prepare_cached("SELECT bits FROM grams WHERE key = ?1")?;
-        let mut blocks = Vec::new();
+        let mut found = Vec::new();
         for seg in (first >> SEG_SHIFT)..=(to >> SEG_SHIFT) {
             let mut acc = [u64::MAX; WORDS];
             for h in &wanted {
                 let bits: Option<Vec<u8>> =
                     st.query_row([key(seg, *h)], |r| r.get(0)).optional()?;
-                let w = bits.map_or([0; WORDS], |b| to_words(&b));
+                let mut w = [0u64; WORDS];
+                if let Some(b) = bits {
+                    blocks::read_blob(&b, &mut w);
+                }
                 for (a, x) in acc.iter_mut().zip(w) {
                     *a &= x;
                 }
@@ -95,18 +90,9 @@ impl Sidecar {
                     break;
                 }
             }
-            for (i, word) in acc.iter().enumerate() {
-                let mut bits = *word;
-                while bits != 0 {
-                    let b = bits.trailing_zeros() as i64;
-                    bits &= bits - 1;
-                    let block = seg * BLOCKS as i64 + i as i64 * 64 + b;
-                    let lo = block << BLOCK_SHIFT;
-                    blocks.push((lo, lo + (1 << BLOCK_SHIFT) - 1));
-                }
-            }
+            blocks::ranges_of(seg, &acc, SHIFT, &mut found);
         }
-        Ok(Some((Ranges::merged(blocks, 0), to)))
+        Ok(Some((Ranges::merged(found, 0), to)))
     }
 
     fn update_grams(
@@ -138,11 +124,9 @@ impl Sidecar {
                 let mut rows = read.query(params![from, to])?;
                 while let Some(r) = rows.next()? {
                     let id: i64 = r.get(0)?;
-                    let b = ((id >> BLOCK_SHIFT) as usize) & (BLOCKS - 1);
-                    let (word, bit) = (b / 64, 1u64 << (b % 64));
                     for i in 1..=3 {
                         each_hash(text(r.get_ref(i)?).as_bytes(), |h| {
-                            matrix[h][word] |= bit;
+                            blocks::set(&mut matrix[h], id, SHIFT);
                             touched[h] = true;
                         });
                     }
@@ -153,20 +137,14 @@ impl Sidecar {
                     [key(seg, 0), key(seg, HASHES - 1)],
                     |r| r.get(0),
                 )?;
-                let mut get = c.prepare_cached("SELECT bits FROM grams WHERE key = ?1")?;
-                let mut put = c.prepare_cached("INSERT OR REPLACE INTO grams VALUES (?1, ?2)")?;
                 for h in (0..HASHES).filter(|h| touched[*h]) {
-                    let mut w = matrix[h];
-                    if continued
-                        && let Some(old) = get
-                            .query_row([key(seg, h)], |r| r.get::<_, Vec<u8>>(0))
-                            .optional()?
-                    {
-                        for (x, o) in w.iter_mut().zip(to_words(&old)) {
-                            *x |= o;
-                        }
+                    let k = key(seg, h);
+                    if continued {
+                        blocks::merge_into(c, GET, PUT, &[&k], &matrix[h])?;
+                    } else {
+                        c.prepare_cached(PUT)?
+                            .execute(params![k, blocks::to_blob(&matrix[h])])?;
                     }
-                    put.execute(params![key(seg, h), to_blob(&w)])?;
                 }
                 Ok(())
             },

@@ -10,8 +10,9 @@
 //! needed, from its own mark:
 //! - [`rollup`]: each hour's id range, and per hour the count of each value
 //!   of status, skill, tool, agent and risk (what `stats` prints, and which
-//!   hours can hold a row a column filter selects). Built by the first
-//!   `stats` or filtered `log`.
+//!   hours a `since` reaches); with it, [`vals`]: which blocks of 4 ids hold
+//!   each of those values (which rows a column filter can select). Built by
+//!   the first `stats` or filtered `log`.
 //! - [`keyed`]: the ids of each workflow and correlation id.
 //! - [`grams`]: which blocks of 16 ids hold each trigram of tool, params and
 //!   result (a substring search reads only those).
@@ -21,11 +22,13 @@
 //! with the renamed file; our copy rotation leaves the archive with the old
 //! name and gives the live file a new one (a new uuid, or a new first row).
 
+mod blocks;
 mod grams;
 mod keyed;
 mod narrow;
 mod ranges;
 mod rollup;
+mod vals;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -41,7 +44,7 @@ pub use narrow::{narrow, narrow_with_progress};
 pub use rollup::{Col, ColCount};
 
 /// Bump to rebuild every sidecar (a change of what it holds).
-const VERSION: &str = "3";
+const VERSION: &str = "5";
 /// Ids folded in per transaction while building (progress is said between).
 const CHUNK: i64 = 200_000;
 
@@ -56,6 +59,9 @@ CREATE TABLE IF NOT EXISTS keyed (
     kind INTEGER NOT NULL, value TEXT NOT NULL, id INTEGER NOT NULL,
     PRIMARY KEY (kind, value, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS grams (key INTEGER PRIMARY KEY, bits BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS vals (
+    col INTEGER NOT NULL, seg INTEGER NOT NULL, value TEXT NOT NULL, bits BLOB NOT NULL,
+    PRIMARY KEY (col, seg, value)) WITHOUT ROWID;
 ";
 
 /// The mark of each part: rows with ids up to it are folded in.
@@ -195,7 +201,7 @@ fn remove(path: &Path) {
 /// Forget everything derived (a new version, or a file that shrank).
 fn clear(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
-        "DELETE FROM cols; DELETE FROM hours; DELETE FROM keyed; DELETE FROM grams; \
+        "DELETE FROM cols; DELETE FROM hours; DELETE FROM keyed; DELETE FROM grams; DELETE FROM vals; \
          DELETE FROM meta WHERE key != 'version';",
     )
 }

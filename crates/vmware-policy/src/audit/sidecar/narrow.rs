@@ -15,8 +15,9 @@ const MAX_RANGES: usize = 1_000;
 /// `filter` does. `filter` as it is when no part of the sidecar can narrow it,
 /// or no sidecar can be used.
 ///
-/// - `since`, and lists of status, skill, tool, agent or risk values: the
-///   hours from `since`'s on in which each column has a value selected;
+/// - `since`: the hours from its hour on;
+/// - lists of status, skill, tool, agent or risk values: the blocks of 4
+///   ids in which each column has a value selected;
 /// - workflow and correlation ids: the ids listed for them;
 /// - `contains` (3 characters or more): the blocks holding its trigrams;
 /// - and the rows written since the parts used were brought up to date.
@@ -73,6 +74,9 @@ fn ranges(
 ) -> rusqlite::Result<Option<(Ranges, i64)>> {
     let mut parts: Vec<(Ranges, i64)> = Vec::new();
     if let Some(r) = side.hour_ranges(filter)? {
+        parts.push((r, side.indexed_to()));
+    }
+    if let Some(r) = side.value_ranges(filter)? {
         parts.push((r, side.indexed_to()));
     }
     if let Some(p) = side.keyed_ranges(reader, filter, progress)? {

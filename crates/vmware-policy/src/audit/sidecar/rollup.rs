@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::super::filter::Filter;
 use super::super::query::{AuditRow, Reader};
 use super::ranges::Ranges;
+use super::vals::ValBits;
 use super::{Sidecar, build, column, plain_chunk, text};
 
 /// The columns counted, in the order they are read.
@@ -42,7 +43,7 @@ impl Col {
     }
 
     /// A row with only this column set to `value` (to ask a filter about it).
-    fn row(self, value: &str) -> AuditRow {
+    pub(super) fn row(self, value: &str) -> AuditRow {
         let mut r = AuditRow::default();
         let v = value.to_string();
         match self {
@@ -58,7 +59,7 @@ impl Col {
     /// What of `f` constrains this column alone: a row this selects may be
     /// one `f` selects; a row it refuses never is. (A tool filter under one
     /// skill reaches fewer renamed names; here it reaches them all.)
-    fn part_of(self, f: &Filter) -> Filter {
+    pub(super) fn part_of(self, f: &Filter) -> Filter {
         match self {
             Col::Status => Filter {
                 statuses: f.statuses.clone(),
@@ -107,7 +108,39 @@ pub struct ColCount {
 struct HourAcc {
     min_id: i64,
     max_id: i64,
-    counts: [HashMap<String, u64>; 5],
+    /// Per column, the count of each value, by its number in [`Values`].
+    counts: [Vec<u64>; 5],
+}
+
+/// The values of one column seen in a chunk, numbered. The last one is
+/// remembered: neighbouring rows often share it, and then a row costs a
+/// comparison instead of a hash (hashing was most of the build's time).
+#[derive(Default)]
+pub(super) struct Values {
+    index: HashMap<String, usize>,
+    pub(super) names: Vec<String>,
+    last: Option<usize>,
+}
+
+impl Values {
+    pub(super) fn number(&mut self, v: &str) -> usize {
+        if let Some(i) = self.last
+            && self.names[i] == v
+        {
+            return i;
+        }
+        let i = match self.index.get(v) {
+            Some(i) => *i,
+            None => {
+                let i = self.names.len();
+                self.names.push(v.to_string());
+                self.index.insert(v.to_string(), i);
+                i
+            }
+        };
+        self.last = Some(i);
+        i
+    }
 }
 
 /// Fold the rows after the rollups' mark in. Returns the mark reached.
@@ -130,29 +163,31 @@ pub(super) fn update(
         plain_chunk,
         progress,
         |c, from, to| {
-            let mut hours: HashMap<String, HourAcc> = HashMap::new();
+            let mut hour_names = Values::default();
+            let mut hours: Vec<HourAcc> = Vec::new();
+            let mut values: [Values; 5] = Default::default();
+            let mut vals = ValBits::default();
             let mut rows = read.query(params![from, to])?;
             while let Some(r) = rows.next()? {
                 let id: i64 = r.get(0)?;
-                let hour = text(r.get_ref(1)?);
-                let acc = match hours.get_mut(hour.as_ref()) {
-                    Some(a) => a,
-                    None => hours.entry(hour.into_owned()).or_insert(HourAcc {
+                let h = hour_names.number(&text(r.get_ref(1)?));
+                if h == hours.len() {
+                    hours.push(HourAcc {
                         min_id: id,
                         max_id: id,
                         ..HourAcc::default()
-                    }),
-                };
+                    });
+                }
+                let acc = &mut hours[h];
                 acc.min_id = acc.min_id.min(id);
                 acc.max_id = acc.max_id.max(id);
                 for (i, counts) in acc.counts.iter_mut().enumerate() {
-                    let v = text(r.get_ref(2 + i)?);
-                    match counts.get_mut(v.as_ref()) {
-                        Some(n) => *n += 1,
-                        None => {
-                            counts.insert(v.into_owned(), 1);
-                        }
+                    let v = values[i].number(&text(r.get_ref(2 + i)?));
+                    vals.add(id, i, v);
+                    if counts.len() <= v {
+                        counts.resize(v + 1, 0);
                     }
+                    counts[v] += 1;
                 }
             }
             let mut hour_st = c.prepare_cached(
@@ -162,15 +197,16 @@ pub(super) fn update(
             let mut count_st = c.prepare_cached(
                 "INSERT INTO cols VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
             )?;
-            for (hour, acc) in &hours {
+            for (hour, acc) in hour_names.names.iter().zip(&hours) {
                 hour_st.execute(params![hour, acc.min_id, acc.max_id])?;
                 for (i, counts) in acc.counts.iter().enumerate() {
-                    for (value, n) in counts {
+                    for (v, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                        let value = &values[i].names[v];
                         count_st.execute(params![hour, i as i64, value, *n as i64])?;
                     }
                 }
             }
-            Ok(())
+            vals.save(c, &values)
         },
     )
 }
@@ -224,61 +260,21 @@ impl Sidecar {
             .optional()
     }
 
-    /// The id ranges of the hours from `since`'s hour on in which every
-    /// column `filter` names has a value it selects: the only rows up to
-    /// [`Sidecar::indexed_to`] it can select. `None` when `filter` names none
-    /// of them and has no `since` (every row can).
+    /// The id ranges of the hours from `since`'s hour on: the only rows up
+    /// to [`Sidecar::indexed_to`] a filter with `since` can select (ids are
+    /// not in time order across writers, hours are kept whole). `None`
+    /// without a `since`.
     pub(super) fn hour_ranges(&self, filter: &Filter) -> rusqlite::Result<Option<Ranges>> {
-        let parts: Vec<(Col, Filter)> = Col::ALL
-            .iter()
-            .map(|c| (*c, c.part_of(filter)))
-            .filter(|(_, f)| !f.is_empty())
-            .collect();
-        if parts.is_empty() && filter.since.is_none() {
+        let Some(since) = filter.since.as_deref() else {
             return Ok(None);
-        }
-        let from: String = filter
-            .since
-            .as_deref()
-            .map(|s| s.chars().take(13).collect())
-            .unwrap_or_default();
-        // Each hour that can hold such rows, with its ids.
+        };
+        let from: String = since.chars().take(13).collect();
         let mut st = self
             .conn()
-            .prepare_cached("SELECT hour, min_id, max_id FROM hours WHERE hour >= ?1")?;
-        let mut hours: HashMap<String, (i64, i64, usize)> = st
-            .query_map([&from], |r| {
-                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, 0usize)))
-            })?
+            .prepare_cached("SELECT min_id, max_id FROM hours WHERE hour >= ?1")?;
+        let mut ranges: Vec<(i64, i64)> = st
+            .query_map([&from], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut values = self
-            .conn()
-            .prepare_cached("SELECT hour, value FROM cols WHERE col = ?1 AND hour >= ?2")?;
-        for (col, part) in &parts {
-            let mut verdict: HashMap<String, bool> = HashMap::new();
-            let mut rows = values.query(params![*col as i64, &from])?;
-            let mut seen_in: std::collections::HashSet<String> = Default::default();
-            while let Some(r) = rows.next()? {
-                let hour: String = r.get(0)?;
-                let value: String = r.get(1)?;
-                let ok = *verdict
-                    .entry(value)
-                    .or_insert_with_key(|v| part.matches(&col.row(v)));
-                if ok {
-                    seen_in.insert(hour);
-                }
-            }
-            for (hour, h) in hours.iter_mut() {
-                if seen_in.contains(hour) {
-                    h.2 += 1;
-                }
-            }
-        }
-        let mut ranges: Vec<(i64, i64)> = hours
-            .into_values()
-            .filter(|(_, _, n)| *n == parts.len())
-            .map(|(lo, hi, _)| (lo, hi))
-            .collect();
         ranges.sort_unstable();
         Ok(Some(Ranges::merged(ranges, 0)))
     }
