@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use vmware_policy::audit::stats::{self, Bucket};
 use vmware_policy::audit::tail::{BATCH, Tail};
-use vmware_policy::audit::{Filter, History, ReadError, Reader};
+use vmware_policy::audit::{Filter, History, ReadError, Reader, sidecar};
 
 use super::data::{DbProblem, Pos, Request, Response, Row, ScanError, page};
 use super::search::Search;
@@ -135,6 +135,23 @@ pub fn handle(
             let started = Instant::now();
             db.ensure()?;
             let newest = db.tail.as_ref().map_or(0, Tail::last_id);
+            // A substring search, a workflow or a correlation id needs a
+            // part of the sidecar built the first time: build it here, said
+            // as it goes, rather than behind a silent page.
+            let scanned = search
+                .as_ref()
+                .map_or_else(|| filter.clone(), |s| s.prefilter(&filter));
+            if scanned.contains.is_some()
+                || !scanned.workflow_ids.is_empty()
+                || !scanned.correlation_ids.is_empty()
+            {
+                for reader in &db.files {
+                    if stale(generation) {
+                        return Ok(None);
+                    }
+                    sidecar::narrow_with_progress(reader, &scanned, &mut progress);
+                }
+            }
             let search = search.as_ref().and_then(|s| Search::compile(s).ok());
             // A newer request interrupts this one inside SQLite too (a search
             // that matches nothing reads every row).

@@ -388,6 +388,19 @@ fn rows_come_first_and_the_counts_follow_with_the_index_build_said() {
         .backend()
         .to_string();
     assert!(text.contains("indexing 40%"), "{text}");
+    // The last report of a part built for a page (done = total) ends it.
+    app.update(Action::Data(Box::new(Response::Indexing {
+        done: 1_000_000,
+        total: 1_000_000,
+    })));
+    let text = super::view::tests::render(&app, 120, 40)
+        .backend()
+        .to_string();
+    assert!(!text.contains("indexing"), "{text}");
+    app.update(Action::Data(Box::new(Response::Indexing {
+        done: 400_000,
+        total: 1_000_000,
+    })));
     app.update(Action::Data(Box::new(Response::Overview(Ok(
         vmware_policy::audit::Stats::default(),
     )))));

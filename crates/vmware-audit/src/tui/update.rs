@@ -452,7 +452,10 @@ impl App {
                     }
                 }
             }
-            Response::Indexing { done, total } => self.indexing = Some((done, total)),
+            // Said until the part is built (the last report has done = total).
+            Response::Indexing { done, total } => {
+                self.indexing = (done < total).then_some((done, total));
+            }
             Response::Overview(Ok(s)) => {
                 self.indexing = None;
                 self.total_rows = Some(s.total);
