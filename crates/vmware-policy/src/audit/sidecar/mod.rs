@@ -21,11 +21,14 @@
 //! a file without one, by its first row: Python's rename rotation keeps both
 //! with the renamed file; our copy rotation leaves the archive with the old
 //! name and gives the live file a new one (a new uuid, or a new first row).
+//! When a new sidecar is made, those no database beside it is named by any
+//! more (a deleted archive's) are removed ([`prune`]).
 
 mod blocks;
 mod grams;
 mod keyed;
 mod narrow;
+mod prune;
 mod ranges;
 mod rollup;
 mod vals;
@@ -131,6 +134,16 @@ impl Sidecar {
         let dir = dir_for(reader.path());
         make_private_dir(&dir).ok()?;
         let path = dir.join(format!("{name}.sqlite"));
+        if !path.exists()
+            && let Some(db_dir) = reader.path().parent()
+        {
+            let db_dir = if db_dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                db_dir
+            };
+            prune::prune(db_dir, &dir);
+        }
         match Sidecar::open_and_update(&path, reader, progress) {
             Ok(s) => Some(s),
             Err(e) if is_corrupt(&e) => {
