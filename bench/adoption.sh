@@ -107,3 +107,8 @@ PY
   tmux kill-session -t $s
   rm -rf "$home"
 done
+# A Python writer's rate on a database we touched (our writer, stats, search,
+# optimize) against its rate on its own, paired row by row.
+cargo build --release --quiet --example skill
+echo
+"$py" bench/python_write_cost.py "$PWD/target/release/examples/skill" "$ours" 20000 3000

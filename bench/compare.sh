@@ -4,10 +4,16 @@
 # makes the venv, generates the same one-million-row database for both, and
 # measures: policy check, guarded call, audit append (one process and eight),
 # `log` with each filter, `stats`, `export` (time and peak memory), and the
-# TUI's first frame and memory (the Python package has no TUI).
+# TUI's first frame and memory (the Python package has no TUI). Then the
+# adoption path beside it: the same commands on a database the Python package
+# made and wrote, never opened by our writer (bench/adoption.sh; its sizes
+# from ADOPTION_SIZES, default "1000000"; the growth table runs it with
+# "100000 1000000 3000000"). PYTHONUNBUFFERED is unset for the peer: set, it
+# slows Python's output 2.5x.
 # Usage: bench/compare.sh [> bench/results-compare-DATE.txt]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+unset PYTHONUNBUFFERED
 . bench/venv.sh
 cargo build --release --quiet --bin vmware-audit --example skill
 tmp=$(mktemp -d)
@@ -34,6 +40,8 @@ e=$(date +%s%N)
 theirs8=$(awk -v s="$s" -v e="$e" -v n=$((8 * per)) 'BEGIN { printf "%.0f", n / ((e - s) / 1e9) }')
 echo "== the TUI on one million rows" >&2
 bash bench/tui_metrics.sh > "$tmp/tui" 2>&1
+echo "== the adoption path: a database the Python package wrote" >&2
+SIZES=${ADOPTION_SIZES:-1000000} bash bench/adoption.sh > "$tmp/adoption" 2>&1
 
 crit() { # bench name -> median in µs (criterion prints "time: [low median high]")
   awk -v b="$1" '$1 == b { found = 1 } found && /time:/ {
@@ -76,5 +84,8 @@ row() { # label ours theirs unit better(lower|higher)
   echo "| TUI first frame with rows (1M rows) | $(awk '/first frame/ {print $7, $8}' "$tmp/tui") | no TUI | |"
   echo "| TUI resident memory after load / peak | $(awk '/after load/ {print $5, $6}' "$tmp/tui") / $(awk '/peak/ {print $(NF-1), $NF}' "$tmp/tui") | no TUI | |"
 } | tee "$tmp/table"
+echo
+echo "the adoption path (a database the Python package made and wrote; ours never wrote it):"
+cat "$tmp/adoption"
 echo
 echo "raw outputs:"; for f in core cli tui; do echo "--- $f"; cat "$tmp/$f"; done

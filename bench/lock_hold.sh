@@ -4,7 +4,8 @@
 # bench/lock_hold.py (a process polling BEGIN IMMEDIATE every 0.2 ms, as a
 # Python writer would wait on it):
 # - our writer's first open of a file an earlier version indexed (it drops
-#   the three indexes, one transaction each);
+#   the three indexes, one transaction each), at ROWS and at the size that
+#   version rotated at (240,000 rows, just past 100 MiB);
 # - `optimize` and a first `stats` and `log --search` (build the sidecar);
 # - 200 guarded calls, the first of which rotates the file (over 100 MiB):
 #   copy, cut, compact; and the same rotation of a file just past 100 MiB.
@@ -20,6 +21,7 @@ trap 'rm -rf "$work"' EXIT
 export OPS_HOME=$work
 $ours generate --rows "$rows" --days 90 --seed 3 >/dev/null
 # What version 2 left in the shared file.
+v2_indexes() {
 "$venv/bin/python" - "$work/audit.db" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
@@ -28,6 +30,8 @@ CREATE INDEX audit_log_status ON audit_log(status);
 CREATE INDEX audit_log_tool ON audit_log(tool, skill);
 PRAGMA wal_checkpoint(TRUNCATE);""")
 PY
+}
+v2_indexes
 echo "$rows rows, $(du -m "$work/audit.db" | cut -f1) MB, with version 2's three indexes; $(nproc) cores"
 probe() { # label, command...
   local label=$1; shift
@@ -49,5 +53,7 @@ echo "live file after: $(du -m "$work/audit.db" | cut -f1) MB"
 # The same rotation at its usual size: a live file just past 100 MiB.
 rm -rf "$work"/*
 $ours generate --rows 240000 --days 7 --seed 4 >/dev/null
-echo "$(du -m "$work/audit.db" | cut -f1) MB live file (240,000 rows)"
+v2_indexes
+echo "$(du -m "$work/audit.db" | cut -f1) MB live file (240,000 rows: the size version 2 rotated at), with version 2's indexes"
+probe "first open by our writer (drops the 3 indexes)" target/release/examples/skill list_dfw_policies --rotate-bytes 100000000000
 probe "200 guarded calls, the first rotating the file" target/release/examples/skill list_dfw_policies --repeat 200

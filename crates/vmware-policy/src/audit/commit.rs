@@ -1,6 +1,7 @@
-//! The writer thread's half: one connection, batches written in one
+//! The connection's half: one connection, batches written in one
 //! transaction each, rotation when due, healing after another process rotated
-//! or deleted the file. Only the writer thread touches a [`Committer`].
+//! or deleted the file. Only its holder (behind the engine's lock) touches a
+//! [`Committer`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -24,9 +24,9 @@ pub use super::record::{Appended, AuditOptions, DEFAULT_ROTATE_BYTES, Record};
 /// bounded time.
 const MAX_BATCH: usize = 1024;
 
-/// The audit log writer. Cheap to clone; clones share one writer thread. The
-/// thread stops, after writing every row handed to it, when the last clone is
-/// dropped.
+/// The audit log writer. Cheap to clone; clones share one queue, one
+/// connection and (once an async row needs it) one helper thread. Every row
+/// queued is written when the last clone is dropped.
 #[derive(Clone)]
 pub struct AuditEngine {
     inner: Arc<Inner>,

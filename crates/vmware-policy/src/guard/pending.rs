@@ -436,7 +436,8 @@ impl Drop for PendingCall {
         if self.done {
             return;
         }
-        // The row goes to the writer thread; nothing here waits for it.
+        // The row goes to the helper thread (its receipt is dropped);
+        // nothing here waits for it.
         let _ = self.record(Completion::Interrupted("dropped before it finished".into()));
     }
 }
