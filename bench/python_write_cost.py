@@ -27,7 +27,12 @@ env = dict(os.environ, OPS_HOME=touched, VMWARE_RUNAWAY_MAX="0")
 subprocess.run([skill, "list_dfw_policies", "--repeat", "500"], env=env, check=True, capture_output=True)
 for args in (["stats", "--days", "30"], ["log", "--search", "vm-0042"], ["optimize"]):
     subprocess.run([ours, *args], env=env, check=True, capture_output=True)
-schema = [r[0] for r in sqlite3.connect(os.path.join(touched, "audit.db")).execute("SELECT name FROM sqlite_master")]
+# Closed at once: a connection left open would keep each Python write from
+# being the last one to close the file (no checkpoint and WAL delete on close),
+# and make the touched file look 2.6x faster to write.
+probe = sqlite3.connect(os.path.join(touched, "audit.db"))
+schema = [r[0] for r in probe.execute("SELECT name FROM sqlite_master")]
+probe.close()
 engines = {"own": AuditEngine(os.path.join(own, "audit.db")), "touched": AuditEngine(os.path.join(touched, "audit.db"))}
 rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 3000
 def one(engine, i):

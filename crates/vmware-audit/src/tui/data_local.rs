@@ -136,8 +136,10 @@ pub fn handle(
             db.ensure()?;
             let newest = db.tail.as_ref().map_or(0, Tail::last_id);
             // A substring search, a workflow or a correlation id needs a
-            // part of the sidecar built the first time: build it here, said
-            // as it goes, rather than behind a silent page.
+            // part of the sidecar built the first time: build the live
+            // file's here, said as it goes, rather than behind a silent page.
+            // (An archive's is built when a page first reaches it: most
+            // pages never do.)
             let scanned = search
                 .as_ref()
                 .map_or_else(|| filter.clone(), |s| s.prefilter(&filter));
@@ -145,11 +147,9 @@ pub fn handle(
                 || !scanned.workflow_ids.is_empty()
                 || !scanned.correlation_ids.is_empty()
             {
-                for reader in &db.files {
-                    if stale(generation) {
-                        return Ok(None);
-                    }
-                    sidecar::narrow_with_progress(reader, &scanned, &mut progress);
+                sidecar::narrow_with_progress(db.live(), &scanned, &mut progress);
+                if stale(generation) {
+                    return Ok(None);
                 }
             }
             let search = search.as_ref().and_then(|s| Search::compile(s).ok());

@@ -47,7 +47,7 @@ pub use narrow::{narrow, narrow_with_progress};
 pub use rollup::{Col, ColCount};
 
 /// Bump to rebuild every sidecar (a change of what it holds).
-const VERSION: &str = "5";
+const VERSION: &str = "6";
 /// Ids folded in per transaction while building (progress is said between).
 const CHUNK: i64 = 200_000;
 
@@ -63,8 +63,10 @@ CREATE TABLE IF NOT EXISTS keyed (
     PRIMARY KEY (kind, value, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS grams (key INTEGER PRIMARY KEY, bits BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS vals (
-    col INTEGER NOT NULL, seg INTEGER NOT NULL, value TEXT NOT NULL, bits BLOB NOT NULL,
-    PRIMARY KEY (col, seg, value)) WITHOUT ROWID;
+    col INTEGER NOT NULL, value TEXT NOT NULL, seg INTEGER NOT NULL, bits BLOB NOT NULL,
+    PRIMARY KEY (col, value, seg)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vnames (
+    col INTEGER NOT NULL, value TEXT NOT NULL, PRIMARY KEY (col, value)) WITHOUT ROWID;
 ";
 
 /// The mark of each part: rows with ids up to it are folded in.
@@ -173,6 +175,13 @@ impl Sidecar {
             .optional()?;
         if version.as_deref() != Some(VERSION) {
             in_transaction(&conn, |c| {
+                // Tables of another version may be laid out otherwise.
+                c.execute_batch(
+                    "DROP TABLE IF EXISTS cols; DROP TABLE IF EXISTS hours; \
+                     DROP TABLE IF EXISTS keyed; DROP TABLE IF EXISTS grams; \
+                     DROP TABLE IF EXISTS vals; DROP TABLE IF EXISTS vnames;",
+                )?;
+                c.execute_batch(SCHEMA)?;
                 clear(c)?;
                 c.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('version', ?1)",
@@ -214,7 +223,7 @@ fn remove(path: &Path) {
 /// Forget everything derived (a new version, or a file that shrank).
 fn clear(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
-        "DELETE FROM cols; DELETE FROM hours; DELETE FROM keyed; DELETE FROM grams; DELETE FROM vals; \
+        "DELETE FROM cols; DELETE FROM hours; DELETE FROM keyed; DELETE FROM grams; DELETE FROM vals; DELETE FROM vnames; \
          DELETE FROM meta WHERE key != 'version';",
     )
 }

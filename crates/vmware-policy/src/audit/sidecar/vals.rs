@@ -23,8 +23,8 @@ type Bits = [u64; WORDS];
 type SegBits = [Vec<Option<Box<Bits>>>; 5];
 use super::rollup::{Col, Values};
 
-const GET: &str = "SELECT bits FROM vals WHERE col = ?1 AND seg = ?2 AND value = ?3";
-const PUT: &str = "INSERT OR REPLACE INTO vals VALUES (?1, ?2, ?3, ?4)";
+const GET: &str = "SELECT bits FROM vals WHERE col = ?1 AND value = ?2 AND seg = ?3";
+const PUT: &str = "INSERT OR REPLACE INTO vals (col, value, seg, bits) VALUES (?1, ?2, ?3, ?4)";
 
 /// One chunk's bitmaps, before they are stored.
 #[derive(Default)]
@@ -65,7 +65,9 @@ impl ValBits {
                 for (v, bits) in list.iter().enumerate() {
                     if let Some(bits) = bits {
                         let value = &values[col].names[v];
-                        blocks::merge_into(conn, GET, PUT, &[&c, seg, value], &bits[..])?;
+                        blocks::merge_into(conn, GET, PUT, &[&c, value, seg], &bits[..])?;
+                        conn.prepare_cached("INSERT OR IGNORE INTO vnames VALUES (?1, ?2)")?
+                            .execute(params![c, value])?;
                     }
                 }
             }
@@ -89,27 +91,34 @@ impl Sidecar {
         if parts.is_empty() {
             return Ok(None);
         }
-        let mut st = self
+        // The values first (a small table), then the bitmaps of those a
+        // column selects: a rare tool reads its own bitmaps, not every tool's.
+        let mut names = self
             .conn()
-            .prepare_cached("SELECT seg, value, bits FROM vals WHERE col = ?1")?;
+            .prepare_cached("SELECT value FROM vnames WHERE col = ?1")?;
+        let mut bitmaps = self
+            .conn()
+            .prepare_cached("SELECT seg, bits FROM vals WHERE col = ?1 AND value = ?2")?;
         // Per segment: the blocks every column so far allows.
         let mut acc: HashMap<i64, Bits> = HashMap::new();
         for (n, (col, part)) in parts.iter().enumerate() {
-            let mut verdict: HashMap<String, bool> = HashMap::new();
+            let c = *col as i64;
+            let selected: Vec<String> = names
+                .query_map([c], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .filter(|v| part.matches(&col.row(v)))
+                .collect();
             let mut this: HashMap<i64, Bits> = HashMap::new();
-            let mut rows = st.query(params![*col as i64])?;
-            while let Some(r) = rows.next()? {
-                let seg: i64 = r.get(0)?;
-                if n > 0 && !acc.contains_key(&seg) {
-                    continue;
-                }
-                let value: String = r.get(1)?;
-                let ok = *verdict
-                    .entry(value)
-                    .or_insert_with_key(|v| part.matches(&col.row(v)));
-                if ok {
+            for value in &selected {
+                let mut rows = bitmaps.query(params![c, value])?;
+                while let Some(r) = rows.next()? {
+                    let seg: i64 = r.get(0)?;
+                    if n > 0 && !acc.contains_key(&seg) {
+                        continue;
+                    }
                     let mut bits = [0u64; WORDS];
-                    blocks::read_blob(r.get_ref(2)?.as_blob()?, &mut bits);
+                    blocks::read_blob(r.get_ref(1)?.as_blob()?, &mut bits);
                     let into = this.entry(seg).or_insert([0; WORDS]);
                     for (x, b) in into.iter_mut().zip(bits) {
                         *x |= b;
