@@ -114,3 +114,60 @@ fn an_older_file_loses_its_rollups_and_indexes_at_the_next_writer() {
         .unwrap();
     assert_eq!(rows, 60_001, "no row lost");
 }
+
+/// The same while another process's writer commits all along: an index read
+/// before the drop goes stale, the drop is tried again (then takes the lock
+/// first), and neither side loses a row.
+#[test]
+fn indexes_are_dropped_while_another_writer_commits_and_no_row_is_lost() {
+    let home = Home::new();
+    generate::generate(&home.db(), 60_000, 2, 1, Utc::now()).unwrap();
+    let c = rusqlite::Connection::open(home.db()).unwrap();
+    c.execute_batch(
+        "CREATE INDEX audit_log_ts ON audit_log(ts);
+         CREATE INDEX audit_log_status ON audit_log(status);
+         CREATE INDEX audit_log_tool ON audit_log(tool, skill);",
+    )
+    .unwrap();
+    drop(c);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let db = home.db();
+    let other = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                c.execute(
+                    "INSERT INTO audit_log (ts, skill, tool, params, result, status) \
+                     VALUES ('2026-12-01T00:00:00+00:00', 'py', 'other', '{}', '{}', 'ok')",
+                    [],
+                )
+                .unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let engine = vmware_policy::AuditEngine::new(home.db());
+    engine.append(vmware_policy::Record::default());
+    drop(engine);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let theirs: i64 = other.join().unwrap();
+    let c = rusqlite::Connection::open(home.db()).unwrap();
+    let left: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'audit_log_%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+    let rows: i64 = c
+        .query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
+        .unwrap();
+    assert!(theirs > 0);
+    assert_eq!(rows, 60_001 + theirs, "no row lost");
+}
