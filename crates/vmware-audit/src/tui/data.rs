@@ -248,3 +248,7 @@ fn serve(
 #[cfg(test)]
 #[path = "data_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "data_index_tests.rs"]
+mod index_tests;
