@@ -78,6 +78,19 @@ fn rows_inserted_by_python_are_counted_and_the_shared_file_holds_only_rows() {
     assert!(derived.is_empty(), "{derived:?}");
 }
 
+/// The indexes version 2 kept in the shared file.
+const V2_INDEXES: &str = "CREATE INDEX audit_log_ts ON audit_log(ts);
+         CREATE INDEX audit_log_status ON audit_log(status);
+         CREATE INDEX audit_log_tool ON audit_log(tool, skill);";
+
+/// One count from the file.
+fn count(db: &std::path::Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
 /// A file version 1 left with its rollups and trigger, and version 2 with its
 /// indexes: the next writer drops them in one short transaction.
 #[test]
@@ -85,33 +98,25 @@ fn an_older_file_loses_its_rollups_and_indexes_at_the_next_writer() {
     let home = Home::new();
     generate::generate(&home.db(), 60_000, 2, 1, Utc::now()).unwrap();
     let c = rusqlite::Connection::open(home.db()).unwrap();
-    c.execute_batch(
+    c.execute_batch(&format!(
         "CREATE TABLE audit_rollup_status (hour TEXT, status TEXT, n INTEGER);
          CREATE TRIGGER audit_rollup_insert AFTER INSERT ON audit_log BEGIN
              INSERT INTO audit_rollup_status VALUES (substr(NEW.ts, 1, 13), NEW.status, 1);
          END;
-         CREATE INDEX audit_log_ts ON audit_log(ts);
-         CREATE INDEX audit_log_status ON audit_log(status);
-         CREATE INDEX audit_log_tool ON audit_log(tool, skill);",
-    )
+         {V2_INDEXES}",
+    ))
     .unwrap();
     drop(c);
     let engine = vmware_policy::AuditEngine::new(home.db());
     engine.append(vmware_policy::Record::default());
     drop(engine);
-    let c = rusqlite::Connection::open(home.db()).unwrap();
-    let left: i64 = c
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'audit_rollup%' \
-             OR type = 'index' AND name LIKE 'audit_log_%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let left = count(
+        &home.db(),
+        "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'audit_rollup%' \
+         OR type = 'index' AND name LIKE 'audit_log_%'",
+    );
     assert_eq!(left, 0);
-    let rows: i64 = c
-        .query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
-        .unwrap();
+    let rows = count(&home.db(), "SELECT COUNT(*) FROM audit_log");
     assert_eq!(rows, 60_001, "no row lost");
 }
 
@@ -123,12 +128,7 @@ fn indexes_are_dropped_while_another_writer_commits_and_no_row_is_lost() {
     let home = Home::new();
     generate::generate(&home.db(), 60_000, 2, 1, Utc::now()).unwrap();
     let c = rusqlite::Connection::open(home.db()).unwrap();
-    c.execute_batch(
-        "CREATE INDEX audit_log_ts ON audit_log(ts);
-         CREATE INDEX audit_log_status ON audit_log(status);
-         CREATE INDEX audit_log_tool ON audit_log(tool, skill);",
-    )
-    .unwrap();
+    c.execute_batch(V2_INDEXES).unwrap();
     drop(c);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let db = home.db();
@@ -156,18 +156,12 @@ fn indexes_are_dropped_while_another_writer_commits_and_no_row_is_lost() {
     drop(engine);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let theirs: i64 = other.join().unwrap();
-    let c = rusqlite::Connection::open(home.db()).unwrap();
-    let left: i64 = c
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'audit_log_%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let left = count(
+        &home.db(),
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'audit_log_%'",
+    );
     assert_eq!(left, 0);
-    let rows: i64 = c
-        .query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
-        .unwrap();
+    let rows = count(&home.db(), "SELECT COUNT(*) FROM audit_log");
     assert!(theirs > 0);
     assert_eq!(rows, 60_001 + theirs, "no row lost");
 }
