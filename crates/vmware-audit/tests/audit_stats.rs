@@ -83,14 +83,6 @@ const V2_INDEXES: &str = "CREATE INDEX audit_log_ts ON audit_log(ts);
          CREATE INDEX audit_log_status ON audit_log(status);
          CREATE INDEX audit_log_tool ON audit_log(tool, skill);";
 
-/// One count from the file.
-fn count(db: &std::path::Path, sql: &str) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
-}
-
 /// A file version 1 left with its rollups and trigger, and version 2 with its
 /// indexes: the next writer drops them in one short transaction.
 #[test]
@@ -110,58 +102,51 @@ fn an_older_file_loses_its_rollups_and_indexes_at_the_next_writer() {
     let engine = vmware_policy::AuditEngine::new(home.db());
     engine.append(vmware_policy::Record::default());
     drop(engine);
-    let left = count(
+    let left = common::scalar::<i64>(
         &home.db(),
         "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'audit_rollup%' \
          OR type = 'index' AND name LIKE 'audit_log_%'",
     );
     assert_eq!(left, 0);
-    let rows = count(&home.db(), "SELECT COUNT(*) FROM audit_log");
+    let rows = common::scalar::<i64>(&home.db(), "SELECT COUNT(*) FROM audit_log");
     assert_eq!(rows, 60_001, "no row lost");
 }
 
-/// The same while another process's writer commits all along: an index read
-/// before the drop goes stale, the drop is tried again (then takes the lock
-/// first), and neither side loses a row.
+/// The same while the Python package writes all along (a connection per row,
+/// its 5 s busy timeout): an index read before the drop goes stale, the drop
+/// is tried again (then takes the lock first), and neither side loses a row.
 #[test]
-fn indexes_are_dropped_while_another_writer_commits_and_no_row_is_lost() {
+fn indexes_are_dropped_while_a_python_writer_commits_and_no_row_is_lost() {
+    const PY_ROWS: i64 = 1000;
     let home = Home::new();
     generate::generate(&home.db(), 60_000, 2, 1, Utc::now()).unwrap();
     let c = rusqlite::Connection::open(home.db()).unwrap();
     c.execute_batch(V2_INDEXES).unwrap();
     drop(c);
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let db = home.db();
-    let other = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let c = rusqlite::Connection::open(&db).unwrap();
-            c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-            let mut n = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                c.execute(
-                    "INSERT INTO audit_log (ts, skill, tool, params, result, status) \
-                     VALUES ('2026-12-01T00:00:00+00:00', 'py', 'other', '{}', '{}', 'ok')",
-                    [],
-                )
-                .unwrap();
-                n += 1;
-            }
-            n
-        })
-    };
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    let mut python =
+        common::python_cmd(home.path(), "write_many.py", &["py", &PY_ROWS.to_string()])
+            .spawn()
+            .unwrap();
+    // Ours opens once Python is writing.
+    let started = std::time::Instant::now();
+    while common::scalar::<i64>(&home.db(), "SELECT COUNT(*) FROM audit_log") < 60_020 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let engine = vmware_policy::AuditEngine::new(home.db());
     engine.append(vmware_policy::Record::default());
     drop(engine);
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let theirs: i64 = other.join().unwrap();
-    let left = count(
+    let py_running = python.try_wait().unwrap().is_none();
+    assert!(python.wait().unwrap().success());
+    assert!(
+        py_running,
+        "Python was still writing when ours had dropped them"
+    );
+    let left = common::scalar::<i64>(
         &home.db(),
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'audit_log_%'",
     );
     assert_eq!(left, 0);
-    let rows = count(&home.db(), "SELECT COUNT(*) FROM audit_log");
-    assert!(theirs > 0);
-    assert_eq!(rows, 60_001 + theirs, "no row lost");
+    let rows = common::scalar::<i64>(&home.db(), "SELECT COUNT(*) FROM audit_log");
+    assert_eq!(rows, 60_001 + PY_ROWS, "no row lost");
 }

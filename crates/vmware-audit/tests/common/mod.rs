@@ -197,6 +197,14 @@ pub fn python_cli(home: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf8")
 }
 
+/// The one value `sql` selects from the database file `db`.
+pub fn scalar<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> T {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
 /// Every row of the live database and its archives, archives first (oldest first).
 pub fn all_rows(db: &Path) -> Vec<vmware_policy::audit::AuditRow> {
     let mut files = vmware_policy::audit::rotate::archives(db);
