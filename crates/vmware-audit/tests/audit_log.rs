@@ -225,14 +225,35 @@ fn rotation_archives_at_the_threshold_and_keeps_five() {
             .unwrap();
         assert_eq!(ok, "ok");
     }
-    // Retention: at most five archives.
+    // Retention: at most five archives, each deleted with the -wal/-shm a
+    // reader's read-only open left beside it.
     while rotate::archives(&home.db()).len() < 5 {
         engine.append(record("more", &big));
     }
-    for _ in 0..60 {
+    let oldest = rotate::archives(&home.db()).remove(0);
+    let beside = |suffix: &str| {
+        let mut p = oldest.clone().into_os_string();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    for suffix in ["-wal", "-shm"] {
+        std::fs::write(beside(suffix), b"").unwrap();
+    }
+    // Until the next rotation has made a sixth and retention removed one.
+    for _ in 0..2000 {
+        if !oldest.exists() {
+            break;
+        }
         engine.append(record("more", &big));
     }
+    assert!(!oldest.exists(), "the oldest archive was removed");
     assert_eq!(rotate::archives(&home.db()).len(), 5);
+    for suffix in ["-wal", "-shm"] {
+        assert!(
+            !beside(suffix).exists(),
+            "{suffix} of a deleted archive left"
+        );
+    }
 }
 
 #[test]

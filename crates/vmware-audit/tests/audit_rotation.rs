@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use common::{Home, all_rows};
 use rusqlite::Connection;
 use vmware_policy::audit::tail::Tail;
-use vmware_policy::audit::{Bucket, Filter, History, rotate, stats};
+use vmware_policy::audit::{Bucket, Filter, History, Reader, rotate, stats};
 use vmware_policy::{Appended, AuditEngine, AuditOptions, Record};
 
 const THRESHOLD: u64 = 256 * 1024;
@@ -50,10 +50,7 @@ fn partial(db: &Path) -> PathBuf {
 }
 
 fn integrity(db: &Path) -> String {
-    Connection::open(db)
-        .unwrap()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap()
+    common::scalar(db, "PRAGMA integrity_check")
 }
 
 #[test]
@@ -236,4 +233,157 @@ fn a_rotation_that_fails_still_writes_every_row_and_is_not_retried_on_every_writ
     assert!(!err.contains("lost"), "{err}");
     assert_eq!(common::all_rows_of(&home.db()).len(), 1200);
     assert!(rotate::archives(&home.db()).is_empty());
+}
+
+#[test]
+fn archives_are_read_in_the_order_their_rows_were_written_whatever_their_mtimes() {
+    let home = Home::new();
+    // Rows of ours, then the Python package's own rotation: a rename.
+    let out = common::skill(home.path(), &["list_dfw_policies", "--repeat", "30"]);
+    assert!(out.status.success());
+    assert_eq!(
+        common::run_python(home.path(), "rotate_now.py", &[]).trim(),
+        "1"
+    );
+    let renamed = rotate::archives(&home.db()).remove(0);
+    // Then our writer fills the new live file and rotates it by copy.
+    let e = engine(&home.db());
+    let mut n = 0;
+    while rotate::archives(&home.db()).len() < 2 {
+        write(&e, &format!("ours{n}"));
+        n += 1;
+    }
+    write(&e, "live");
+    drop(e);
+    let copied = rotate::archives(&home.db()).remove(1);
+    assert_ne!(renamed, copied);
+    // A late checkpoint into the renamed file (our writer salvaging frames
+    // committed before the rename) moves its mtime past the newer archive.
+    let now = std::time::SystemTime::now();
+    let set = |p: &Path, t: std::time::SystemTime| {
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap()
+    };
+    set(&renamed, now + std::time::Duration::from_secs(60));
+    set(&copied, now - std::time::Duration::from_secs(60));
+
+    assert_eq!(rotate::archives(&home.db()), vec![renamed.clone(), copied]);
+    // Reading the stamps left nothing beside the archive (a plain read-only
+    // open of a WAL file makes a -wal and -shm it cannot remove).
+    for suffix in ["-wal", "-shm"] {
+        let mut p = renamed.clone().into_os_string();
+        p.push(suffix);
+        assert!(!Path::new(&p).exists(), "{p:?} left behind");
+    }
+    // And read as one history, every row in the order it was written.
+    let tools: Vec<String> = all_rows(&home.db()).into_iter().map(|r| r.tool).collect();
+    let mut want = vec!["list_dfw_policies".to_string(); 30];
+    want.extend((0..n).map(|i| format!("ours{i}")));
+    want.push("live".into());
+    assert_eq!(tools, want);
+}
+
+/// A live file the Python package made (its own CREATE TABLE), grown by
+/// `extra` generated rows: the rows to rotate, oldest first, by tool.
+fn python_file_with(home: &Home, extra: u64) -> Vec<String> {
+    common::run_python(home.path(), "write_rows.py", &[]);
+    vmware_policy::audit::generate::generate(&home.db(), extra, 2, 9, chrono::Utc::now()).unwrap();
+    all_rows(&home.db()).into_iter().map(|r| r.tool).collect()
+}
+
+/// Our skill, rotating on its first call, with the table swapped aside and
+/// deleted in steps whatever the size (`cut`), and `env` on top.
+fn rotate_in_steps(home: &Home, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = common::skill_cmd(
+        home.path(),
+        &[
+            "list_dfw_policies",
+            "--rotate-bytes",
+            "1",
+            "--keep-archives",
+            "50",
+        ],
+    );
+    cmd.env("VMWARE_POLICY_STEP_CUT_BYTES", "0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn table_aside(db: &Path) -> i64 {
+    common::scalar(
+        db,
+        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_log_cut'",
+    )
+}
+
+fn create_table(db: &Path) -> String {
+    common::scalar(db, "SELECT sql FROM sqlite_master WHERE name = 'audit_log'")
+}
+
+#[test]
+fn a_large_file_rotated_in_steps_archives_every_row_once_and_python_writes_on() {
+    let home = Home::new();
+    let before = python_file_with(&home, 5000);
+    let table = create_table(&home.db());
+    let out = rotate_in_steps(&home, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let archives = rotate::archives(&home.db());
+    assert_eq!(archives.len(), 1);
+    let archived: Vec<String> = Reader::open(&archives[0])
+        .unwrap()
+        .after(0, 100_000)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.tool)
+        .collect();
+    assert_eq!(archived, before, "the archive holds every row before");
+    // The live file: the new row only, its id after the archive's, the old
+    // table gone, the same CREATE TABLE, and sound.
+    let live = Reader::open(&home.db()).unwrap().after(0, 100_000).unwrap();
+    assert_eq!(live.len(), 1);
+    let (_, archived_last) = Reader::open(&archives[0]).unwrap().id_bounds().unwrap();
+    assert!(live[0].id > archived_last);
+    assert_eq!(table_aside(&home.db()), 0);
+    assert_eq!(create_table(&home.db()), table);
+    assert_eq!(integrity(&home.db()), "ok");
+
+    // The Python package writes on into the new table, ids still increasing.
+    common::run_python(home.path(), "write_rows.py", &[]);
+    let rows = all_rows(&home.db());
+    assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(rows.len(), before.len() + 1 + (before.len() - 5000));
+}
+
+#[test]
+fn a_rotation_killed_between_steps_loses_and_doubles_nothing_and_the_next_writer_finishes_it() {
+    let home = Home::new();
+    let before = python_file_with(&home, 5000);
+    let out = rotate_in_steps(&home, &[("VMWARE_POLICY_CRASH_AT", "drained-once")]);
+    assert!(!out.status.success(), "the process was to abort mid-drain");
+    // The archive is named, the old rows wait aside, and no reader sees them twice.
+    assert_eq!(rotate::archives(&home.db()).len(), 1);
+    assert_eq!(table_aside(&home.db()), 1);
+    // (The call that rotated died before its own row, as in a power cut.)
+    let tools: Vec<String> = all_rows(&home.db()).into_iter().map(|r| r.tool).collect();
+    assert_eq!(tools, before);
+
+    // The next writer's open deletes the rest.
+    let out = common::skill(home.path(), &["list_dfw_policies"]);
+    assert!(out.status.success());
+    assert_eq!(table_aside(&home.db()), 0);
+    assert_eq!(integrity(&home.db()), "ok");
+    let tools: Vec<String> = all_rows(&home.db()).into_iter().map(|r| r.tool).collect();
+    assert_eq!(tools.len(), before.len() + 1);
+    assert_eq!(tools[..before.len()], before[..]);
 }

@@ -217,9 +217,24 @@ fn every_row_of_every_host_arrives_once_through_kills_and_restarts() {
             r.as_object_mut().unwrap().remove("host");
         }
         assert_eq!(fleet.len(), own.len());
-        assert!(
-            fleet == own,
-            "{id}: the fleet's rows differ from the host's own log"
-        );
+        if let Some(at) = fleet.iter().zip(&own).position(|(f, o)| f != o) {
+            // What a flake needs to be understood: where the two part, and
+            // the files of the host's history in the order `--archives` read them.
+            let files: Vec<String> = vmware_policy::audit::rotate::archives(&home.db())
+                .iter()
+                .map(|a| a.file_name().unwrap().to_string_lossy().into_owned())
+                .collect();
+            let near = |rows: &[serde_json::Value]| -> Vec<String> {
+                rows[at.saturating_sub(2)..(at + 3).min(rows.len())]
+                    .iter()
+                    .map(|r| format!("{} {}", r["id"], r["params"]))
+                    .collect()
+            };
+            panic!(
+                "{id}: the fleet's rows differ from the host's own log at {at}:\n fleet {:#?}\n own {:#?}\n archives {files:?}",
+                near(&fleet),
+                near(&own)
+            );
+        }
     }
 }

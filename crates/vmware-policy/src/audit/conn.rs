@@ -88,7 +88,10 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
         Durability::Normal => "PRAGMA synchronous=NORMAL",
     })?;
     schema::ensure(conn)?;
-    schema::drop_legacy(conn)
+    schema::drop_legacy(conn)?;
+    // What a rotation cut short left to delete (`cut`).
+    super::cut::drain(conn);
+    Ok(())
 }
 
 /// Create the database file `0600` before SQLite does (its mode would follow

@@ -1,8 +1,10 @@
 //! The audit log: many writers, many readers, one SQLite file shared with the
 //! Python family.
 
+mod archive_order;
 mod commit;
 pub mod conn;
+mod cut;
 pub mod db_uuid;
 pub mod filter;
 pub mod format;

@@ -13,8 +13,9 @@
 //! 2. under SQLite's write lock, the rows the snapshot holds (ids up to its
 //!    last) are cut from the live file, in time proportional to the rows kept,
 //!    not the rows archived (the table is emptied with SQLite's truncate
-//!    optimisation and the few newer rows put back with their ids; the
-//!    rollups recount them);
+//!    optimisation and the few newer rows put back with their ids; past
+//!    128 MiB the table is swapped aside and deleted in short steps after
+//!    step 3: see `cut`);
 //! 3. the partial file gets its archive name with `link`, which never
 //!    replaces an archive;
 //!    The live file gets a new `db_uuid` in the same transaction (the copy
@@ -35,7 +36,9 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+use super::archive_order;
 use super::conn::{self, file_id, sidecar};
+use super::cut;
 
 /// Archives kept beside the live database.
 pub const MAX_ARCHIVES: usize = 5;
@@ -155,7 +158,7 @@ fn rotate_locked(path: &Path, threshold: u64) -> Result<Option<PathBuf>, String>
         return Ok(None);
     };
     crash_point("copied");
-    match cut(&c, last) {
+    match cut::cut(&c, last, size as u64) {
         Ok(true) => {}
         Ok(false) => {
             // Renamed under us by another process's rotation: nothing cut.
@@ -172,13 +175,14 @@ fn rotate_locked(path: &Path, threshold: u64) -> Result<Option<PathBuf>, String>
     crash_point("cut");
     let archive = promote(path, &partial)?;
     crash_point("named");
+    cut::drain(&c);
     compact(&c);
     Ok(Some(archive))
 }
 
-/// For the crash tests: `VMWARE_POLICY_CRASH_AT=copied|cut|named` ends the
+/// For the crash tests: `VMWARE_POLICY_CRASH_AT=copied|cut|named|drained-once` ends the
 /// process at that step of a rotation, as a power cut or a SIGKILL would.
-fn crash_point(step: &str) {
+pub(super) fn crash_point(step: &str) {
     if std::env::var_os("VMWARE_POLICY_CRASH_AT").is_some_and(|v| v == step) {
         std::process::abort();
     }
@@ -204,52 +208,6 @@ fn snapshot(c: &Connection, partial: &Path) -> Result<(), String> {
         remove_partial(partial);
     }
     synced
-}
-
-/// Step 2: remove rows `..= last` from the live file in one transaction.
-/// `Ok(false)` when the path no longer names the file we hold.
-fn cut(c: &Connection, last: i64) -> rusqlite::Result<bool> {
-    c.execute_batch("BEGIN IMMEDIATE")?;
-    if conn::has_moved(c) {
-        c.execute_batch("ROLLBACK")?;
-        return Ok(false);
-    }
-    let result = (|| {
-        let rollups: i64 = c.query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_rollup_status'",
-            [],
-            |r| r.get(0),
-        )?;
-        c.execute_batch(
-            "DROP TABLE IF EXISTS temp.rotate_keep;
-             CREATE TEMP TABLE rotate_keep AS SELECT * FROM main.audit_log WHERE 0;",
-        )?;
-        c.execute(
-            "INSERT INTO temp.rotate_keep SELECT * FROM main.audit_log WHERE id > ?1",
-            [last],
-        )?;
-        // No WHERE and no DELETE trigger: SQLite frees the pages wholesale.
-        c.execute_batch("DELETE FROM main.audit_log")?;
-        if rollups > 0 {
-            // Every row left is re-inserted below, and the trigger counts it.
-            c.execute_batch(
-                "DELETE FROM audit_rollup_status; DELETE FROM audit_rollup_tool; DELETE FROM audit_rollup_agent;",
-            )?;
-        }
-        c.execute_batch(
-            "INSERT INTO main.audit_log SELECT * FROM temp.rotate_keep;
-             DROP TABLE temp.rotate_keep;",
-        )?;
-        // The archive copy keeps the file's uuid; what stays is a new file.
-        super::db_uuid::renew(c)
-    })();
-    match result {
-        Ok(()) => c.execute_batch("COMMIT").map(|_| true),
-        Err(e) => {
-            let _ = c.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
 }
 
 /// Step 4: give the freed pages back to the file system. Best effort: a
@@ -325,7 +283,8 @@ fn archive_name(path: &Path, stamp: &str, n: usize) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// The archives of `path` (`<stem>.*.db` beside it), oldest first.
+/// The archives of `path` (`<stem>.*.db` beside it), oldest first: in the
+/// order their rows were written (`archive_order`).
 pub fn archives(path: &Path) -> Vec<PathBuf> {
     let Some(dir) = path.parent() else {
         return Vec::new();
@@ -343,22 +302,27 @@ pub fn archives(path: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+    let found: Vec<archive_order::Found> = entries
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let is_archive =
                 name.starts_with(&prefix) && name.ends_with(".db") && name.len() > prefix.len() + 3;
-            let mtime = e.metadata().ok()?.modified().ok()?;
-            is_archive.then(|| (mtime, e.path()))
+            let meta = e.metadata().ok()?;
+            let mtime = meta.modified().ok()?;
+            is_archive.then(|| archive_order::Found {
+                path: e.path(),
+                len: meta.len(),
+                mtime,
+            })
         })
         .collect();
-    found.sort();
-    found.into_iter().map(|(_, p)| p).collect()
+    archive_order::oldest_first(found)
 }
 
-/// Keep only the `keep` newest archives (by modification time, as Python
-/// does), and any a running shipper has not sent yet (`ship_hold`).
+/// Keep only the `keep` newest archives, and any a running shipper has not
+/// sent yet (`ship_hold`). Newest by their rows (`archive_order`); Python
+/// goes by mtime, which a late checkpoint can move.
 fn cleanup_archives(path: &Path, keep: usize) {
     let all = archives(path);
     let excess = all.len().saturating_sub(keep);
@@ -367,7 +331,11 @@ fn cleanup_archives(path: &Path, keep: usize) {
         .map_or(0, |d| d.as_secs());
     let held = super::ship_hold::unshipped(path, &all[..excess], now);
     for old in all[..excess].iter().filter(|a| !held.contains(a)) {
-        let _ = std::fs::remove_file(old);
+        // With the `-wal`/`-shm` a reader's open left beside it (a read-only
+        // connection cannot remove them): nobody else would.
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(sidecar(old, suffix));
+        }
     }
 }
 
