@@ -232,6 +232,15 @@ fn export_formats_stream_every_row() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.len(), 1500);
+    // Past many output chunks and one reused row buffer: the same rows as the
+    // JSON export and as `log` (which reads each row on its own).
+    let json = json_out(bin(home.path()).args(["export", "--limit", "0"]));
+    assert_eq!(json.as_array().unwrap(), &rows);
+    let log = json_out(bin(home.path()).args(["log", "--json", "--last", "1500"]));
+    // `log` lists oldest first, `export` newest first.
+    let mut oldest_first = rows.clone();
+    oldest_first.reverse();
+    assert_eq!(log.as_array().unwrap(), &oldest_first);
     let csv = String::from_utf8(
         bin(home.path())
             .args(["export", "--format", "csv", "--limit", "0"])

@@ -3,6 +3,7 @@
 //! escaped so it is exact and terminal-safe at once.
 
 use std::io::Write;
+use std::mem::MaybeUninit;
 
 use vmware_policy::audit::AuditRow;
 use vmware_policy::safe_text::{is_unsafe, term_safe};
@@ -40,32 +41,72 @@ pub fn fail(msg: &str) -> i32 {
 /// time, found by [`special_bytes`]: a full export of a million rows (JSON
 /// text with a quote every few bytes) spent a third of its time escaping.
 pub fn json_str_into(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + bytes.len() / 4 + 2);
     out.push(b'"');
+    let mut rest = s;
+    while !rest.is_empty() {
+        // A long text in pieces, so the room reserved below stays small.
+        let mut cut = rest.len().min(PIECE);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (piece, next) = rest.split_at(cut);
+        // Room for the worst case, so the escaper writes without growing:
+        // each byte at most 6 (`\u00XX` for one byte; a char of n >= 2 bytes
+        // is at most two `\uXXXX`, 12 <= 6n), and the 8 bytes a chunk write
+        // may reach past the end of what it keeps.
+        out.reserve(piece.len() * 6 + 8);
+        let start = out.len();
+        let written = escape_into(out.spare_capacity_mut(), piece);
+        // SAFETY: `escape_into` wrote every byte of the spare room before
+        // `written` (it writes in order and only moves past what it wrote).
+        unsafe { out.set_len(start + written) };
+        rest = next;
+    }
+    out.push(b'"');
+}
+
+/// How much of a text is escaped at a time (the room reserved is 6 times it).
+const PIECE: usize = 1 << 14;
+
+/// [`json_str_into`]'s work without the quotes, into `dst` (checked
+/// indexing: too little room panics, never writes out of bounds). Returns how
+/// many bytes it wrote.
+fn escape_into(dst: &mut [MaybeUninit<u8>], s: &str) -> usize {
+    fn put(dst: &mut [MaybeUninit<u8>], w: &mut usize, b: &[u8]) {
+        for (d, b) in dst[*w..*w + b.len()].iter_mut().zip(b) {
+            d.write(*b);
+        }
+        *w += b.len();
+    }
+    let bytes = s.as_bytes();
+    let mut w = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Eight at a time: appended whole, cut back to the first special byte.
+        // Eight at a time: written whole, kept up to the first special byte.
         if let Some(chunk) = bytes.get(i..i + 8) {
             let chunk: [u8; 8] = chunk.try_into().unwrap_or([0; 8]);
-            out.extend_from_slice(&chunk);
+            for (d, b) in dst[w..w + 8].iter_mut().zip(chunk) {
+                d.write(b);
+            }
             let special = special_bytes(u64::from_le_bytes(chunk));
             if special == 0 {
                 i += 8;
+                w += 8;
                 continue;
             }
             let k = (special.trailing_zeros() / 8) as usize;
-            out.truncate(out.len() - 8 + k);
             i += k;
+            w += k;
         } else if PLAIN[bytes[i] as usize] {
-            out.push(bytes[i]);
+            dst[w].write(bytes[i]);
+            w += 1;
             i += 1;
             continue;
         }
         // bytes[i] needs a look; a quote, by far the commonest, first.
         let b = bytes[i];
         if b == b'"' {
-            out.extend_from_slice(b"\\\"");
+            put(dst, &mut w, b"\\\"");
             i += 1;
             continue;
         }
@@ -75,7 +116,7 @@ pub fn json_str_into(out: &mut Vec<u8>, s: &str) {
             let c = s[i..].chars().next().unwrap_or('\u{fffd}');
             if !is_unsafe(c) {
                 let n = c.len_utf8();
-                out.extend_from_slice(&bytes[i..i + n]);
+                put(dst, &mut w, &bytes[i..i + n]);
                 i += n;
                 continue;
             }
@@ -83,30 +124,34 @@ pub fn json_str_into(out: &mut Vec<u8>, s: &str) {
         };
         i += c.len_utf8();
         match c {
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
+            '\\' => put(dst, &mut w, b"\\\\"),
+            '\n' => put(dst, &mut w, b"\\n"),
+            '\r' => put(dst, &mut w, b"\\r"),
+            '\t' => put(dst, &mut w, b"\\t"),
+            '\u{8}' => put(dst, &mut w, b"\\b"),
+            '\u{c}' => put(dst, &mut w, b"\\f"),
             c => {
                 let mut units = [0u16; 2];
                 for u in c.encode_utf16(&mut units) {
                     const HEX: &[u8; 16] = b"0123456789abcdef";
                     let u = *u as usize;
-                    out.extend_from_slice(&[
-                        b'\\',
-                        b'u',
-                        HEX[u >> 12],
-                        HEX[(u >> 8) & 15],
-                        HEX[(u >> 4) & 15],
-                        HEX[u & 15],
-                    ]);
+                    put(
+                        dst,
+                        &mut w,
+                        &[
+                            b'\\',
+                            b'u',
+                            HEX[u >> 12],
+                            HEX[(u >> 8) & 15],
+                            HEX[(u >> 4) & 15],
+                            HEX[u & 15],
+                        ],
+                    );
                 }
             }
         }
     }
-    out.push(b'"');
+    w
 }
 
 /// The high bit of every byte of `x` that is not [`PLAIN`] (below 0x20,
@@ -244,6 +289,13 @@ pub fn json_line(w: &mut impl Write, r: &AuditRow) -> std::io::Result<()> {
     w.write_all(b"\n")
 }
 
+/// [`json_line`] composed straight into `buf` (a stream's own chunk: no
+/// copy through a row buffer).
+pub fn json_line_into(buf: &mut Vec<u8>, r: &AuditRow) {
+    let _ = compose_row(buf, r, false);
+    buf.push(b'\n');
+}
+
 /// Rows as one JSON array, in Python's `json.dump(rows, indent=2)` layout.
 pub fn json_array(w: &mut impl Write, rows: &[AuditRow]) -> std::io::Result<()> {
     let mut a = JsonArray::default();
@@ -262,6 +314,13 @@ impl JsonArray {
         w.write_all(if self.started { b",\n" } else { b"[\n" })?;
         self.started = true;
         json_row(w, r, true)
+    }
+
+    /// [`JsonArray::push`] composed straight into `buf`.
+    pub fn push_into(&mut self, buf: &mut Vec<u8>, r: &AuditRow) {
+        buf.extend_from_slice(if self.started { b",\n" } else { b"[\n" });
+        self.started = true;
+        let _ = compose_row(buf, r, true);
     }
     pub fn finish(self, w: &mut impl Write) -> std::io::Result<()> {
         w.write_all(if self.started { b"\n]\n" } else { b"[]\n" })
@@ -342,7 +401,7 @@ mod tests {
             'é',
             '中',
         ]);
-        for c in chars {
+        for c in &chars {
             for at in 0..18 {
                 let s: String = "abcdefghijklmnopqr"[..at].to_string() + &c.to_string() + "tail\"x";
                 let mut got = Vec::new();
@@ -353,6 +412,20 @@ mod tests {
                     "{c:?} at {at}"
                 );
             }
+        }
+        // Texts longer than a piece, with multi-byte chars across every cut:
+        // the same as one pass, appended after what the buffer held.
+        for shift in 0..4 {
+            let s: String =
+                "x".repeat(shift) + &chars.iter().cycle().take(3 * PIECE).collect::<String>();
+            assert!(s.len() > 2 * PIECE);
+            let mut got = b"before".to_vec();
+            json_str_into(&mut got, &s);
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                "before".to_string() + &reference(&s),
+                "shifted by {shift}"
+            );
         }
     }
 

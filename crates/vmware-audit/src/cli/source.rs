@@ -50,19 +50,20 @@ impl Source {
         matches!(self, Source::Fleet(_))
     }
 
-    /// Stream rows in `order` (ingest order for the fleet), at most `limit`.
+    /// Stream rows in `order` (ingest order for the fleet), at most `limit`,
+    /// each lent (no allocation per local row).
     pub fn for_each(
         &self,
         filter: &Filter,
         order: Order,
         limit: Option<usize>,
-        mut each: impl FnMut(AuditRow) -> bool,
+        mut each: impl FnMut(&AuditRow) -> bool,
     ) -> Result<(), String> {
         match self {
             Source::Local(h, db) => h
-                .for_each(filter, order, limit, each)
+                .for_each_ref(filter, order, limit, each)
                 .map_err(|e| sqlite_error(&e, db)),
-            Source::Fleet(f) => f.for_each(filter, order, limit, |_, r| each(r)),
+            Source::Fleet(f) => f.for_each(filter, order, limit, |_, r| each(&r)),
         }
     }
 

@@ -70,6 +70,17 @@ impl History {
         limit: Option<usize>,
         mut each: impl FnMut(AuditRow) -> bool,
     ) -> rusqlite::Result<()> {
+        self.for_each_ref(filter, order, limit, |r| each(r.clone()))
+    }
+
+    /// [`History::for_each`], each row lent (`Reader::for_each_ref`).
+    pub fn for_each_ref(
+        &self,
+        filter: &Filter,
+        order: Order,
+        limit: Option<usize>,
+        mut each: impl FnMut(&AuditRow) -> bool,
+    ) -> rusqlite::Result<()> {
         let mut left = limit;
         let mut go_on = true;
         let files: Box<dyn Iterator<Item = &Reader>> = match order {
@@ -81,7 +92,7 @@ impl History {
                 break;
             }
             let limit = left;
-            let each_row = |row| {
+            let each_row = |row: &AuditRow| {
                 if let Some(l) = left.as_mut() {
                     *l -= 1;
                 }
@@ -120,9 +131,11 @@ impl Reader {
         filter: &Filter,
         order: Order,
         limit: Option<usize>,
-        each: impl FnMut(AuditRow) -> bool,
+        mut each: impl FnMut(AuditRow) -> bool,
     ) -> rusqlite::Result<()> {
-        self.for_each_in(&super::sidecar::narrow(self, filter), order, limit, each)
+        self.for_each_in(&super::sidecar::narrow(self, filter), order, limit, |r| {
+            each(r.clone())
+        })
     }
 
     /// [`Reader::for_each`] over `ranges` (oldest first) as one selection.
@@ -131,7 +144,7 @@ impl Reader {
         ranges: &[Filter],
         order: Order,
         limit: Option<usize>,
-        mut each: impl FnMut(AuditRow) -> bool,
+        mut each: impl FnMut(&AuditRow) -> bool,
     ) -> rusqlite::Result<()> {
         let ranges: Box<dyn Iterator<Item = &Filter>> = match order {
             Order::OldestFirst => Box::new(ranges.iter()),
@@ -143,7 +156,7 @@ impl Reader {
             if left == Some(0) || !go_on {
                 break;
             }
-            self.for_each(range, order, left, |row| {
+            self.for_each_ref(range, order, left, |row| {
                 if let Some(l) = left.as_mut() {
                     *l -= 1;
                 }

@@ -188,6 +188,18 @@ impl Reader {
         limit: Option<usize>,
         mut each: impl FnMut(AuditRow) -> bool,
     ) -> rusqlite::Result<()> {
+        self.for_each_ref(filter, order, limit, |r| each(r.clone()))
+    }
+
+    /// [`Reader::for_each`], each row lent in one buffer refilled in place:
+    /// no allocation per row once its strings have grown (a full export).
+    pub fn for_each_ref(
+        &self,
+        filter: &Filter,
+        order: Order,
+        limit: Option<usize>,
+        mut each: impl FnMut(&AuditRow) -> bool,
+    ) -> rusqlite::Result<()> {
         let (clause, mut values) = filter.to_sql(&self.present);
         let dir = match order {
             Order::NewestFirst => "DESC",
@@ -199,8 +211,10 @@ impl Reader {
         ));
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+        let mut row = AuditRow::default();
         while let Some(r) = rows.next()? {
-            if !each(row_from(r)?) {
+            fill_row(r, &mut row)?;
+            if !each(&row) {
                 break;
             }
         }
@@ -342,55 +356,73 @@ impl Reader {
     }
 }
 
-/// Any stored value as text: a reader must show what is there, whatever its type.
-fn text(v: ValueRef<'_>) -> String {
+/// Any stored value as text into `out` (cleared first), `default` for NULL: a
+/// reader must show what is there, whatever its type.
+fn put_text(out: &mut String, v: ValueRef<'_>, default: &str) {
+    out.clear();
     match v {
-        ValueRef::Null => String::new(),
-        ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Null => out.push_str(default),
+        ValueRef::Integer(i) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{i}");
+        }
+        ValueRef::Real(f) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{f}");
+        }
         ValueRef::Text(t) | ValueRef::Blob(t) => match std::str::from_utf8(t) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(t).into_owned(),
+            Ok(s) => out.push_str(s),
+            Err(_) => out.push_str(&String::from_utf8_lossy(t)),
         },
     }
 }
 
+fn text(v: ValueRef<'_>) -> String {
+    let mut s = String::new();
+    put_text(&mut s, v, "");
+    s
+}
+
 fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
-    let t = |i: usize| r.get_ref(i).map(text);
-    let or = |i: usize, default: &str| {
-        t(i).map(|s| {
-            if matches!(r.get_ref(i), Ok(ValueRef::Null)) {
-                default.to_string()
-            } else {
-                s
-            }
-        })
+    let mut row = AuditRow::default();
+    fill_row(r, &mut row)?;
+    Ok(row)
+}
+
+/// The row `r` into `row`, reusing its strings' room.
+fn fill_row(r: &rusqlite::Row<'_>, row: &mut AuditRow) -> rusqlite::Result<()> {
+    row.id = r.get_ref(0)?.as_i64().unwrap_or_default();
+    let texts: [(usize, &mut String, &str); 16] = [
+        (1, &mut row.ts, ""),
+        (2, &mut row.skill, ""),
+        (3, &mut row.tool, ""),
+        (4, &mut row.params, "{}"),
+        (5, &mut row.result, "{}"),
+        (6, &mut row.status, "ok"),
+        (8, &mut row.agent, "unknown"),
+        (9, &mut row.workflow_id, ""),
+        (10, &mut row.user, "unknown"),
+        (11, &mut row.risk_level, "low"),
+        (12, &mut row.rationale, ""),
+        (13, &mut row.approved_by, ""),
+        (14, &mut row.risk_tier, ""),
+        (15, &mut row.surface, ""),
+        (16, &mut row.correlation_id, ""),
+        (17, &mut row.role, ""),
+    ];
+    for (i, out, default) in texts {
+        put_text(out, r.get_ref(i)?, default);
+    }
+    row.duration_ms = match r.get_ref(7)? {
+        ValueRef::Integer(i) => i,
+        ValueRef::Real(f) => f as i64,
+        ValueRef::Null => 0,
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            String::from_utf8_lossy(t).trim().parse().unwrap_or(0)
+        }
     };
-    Ok(AuditRow {
-        id: r.get_ref(0)?.as_i64().unwrap_or_default(),
-        ts: t(1)?,
-        skill: t(2)?,
-        tool: t(3)?,
-        params: or(4, "{}")?,
-        result: or(5, "{}")?,
-        status: or(6, "ok")?,
-        duration_ms: match r.get_ref(7)? {
-            ValueRef::Integer(i) => i,
-            ValueRef::Real(f) => f as i64,
-            other => text(other).trim().parse().unwrap_or(0),
-        },
-        agent: or(8, "unknown")?,
-        workflow_id: t(9)?,
-        user: or(10, "unknown")?,
-        risk_level: or(11, "low")?,
-        rationale: t(12)?,
-        approved_by: t(13)?,
-        risk_tier: t(14)?,
-        surface: t(15)?,
-        correlation_id: t(16)?,
-        role: t(17)?,
-        host: String::new(),
-    })
+    row.host.clear();
+    Ok(())
 }
 
 #[cfg(test)]
@@ -436,5 +468,59 @@ mod tests {
                 assert_eq!(reader.last_id_at_or_before(&t).unwrap(), scan(&t), "{t}");
             }
         }
+    }
+
+    /// The lent rows, refilled in one buffer, are the rows read one by one:
+    /// a long value, then a shorter one, then NULL (its default), a number
+    /// where text is kept, invalid UTF-8.
+    #[test]
+    fn rows_lent_from_one_buffer_equal_rows_read_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("audit.db");
+        let c = Connection::open(&db).unwrap();
+        // Untyped and without constraints, and without the newer columns
+        // (they read as NULL): as an old or foreign file may be.
+        c.execute_batch(
+            "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, ts, skill, tool, params, \
+             result, status, duration_ms, agent, workflow_id, user, risk_level)",
+        )
+        .unwrap();
+        let long = "x".repeat(5000);
+        let values: [(&str, rusqlite::types::Value); 5] = [
+            ("long", rusqlite::types::Value::Text(long)),
+            ("short", rusqlite::types::Value::Text("y".into())),
+            ("null", rusqlite::types::Value::Null),
+            ("number", rusqlite::types::Value::Integer(42)),
+            (
+                "bytes",
+                rusqlite::types::Value::Blob(vec![b'a', 0xff, b'b']),
+            ),
+        ];
+        for (tool, v) in &values {
+            c.execute(
+                "INSERT INTO audit_log (ts, skill, tool, params, result, status, agent, \
+                 workflow_id, user, risk_level, duration_ms) \
+                 VALUES ('2026-11-22T10:00:00+00:00', 's', ?1, ?2, ?2, ?2, ?2, ?2, ?2, ?2, ?2)",
+                rusqlite::params![tool, v],
+            )
+            .unwrap();
+        }
+        let reader = Reader::open(&db).unwrap();
+        let one_by_one = reader.after(0, 100).unwrap();
+        assert_eq!(one_by_one.len(), values.len());
+        let mut lent = Vec::new();
+        reader
+            .for_each_ref(&Filter::default(), Order::OldestFirst, None, |r| {
+                lent.push(r.clone());
+                true
+            })
+            .unwrap();
+        assert_eq!(lent, one_by_one);
+        // NULLs read as their defaults, after a row that had values.
+        assert_eq!(lent[2].params, "{}");
+        assert_eq!(lent[2].status, "ok");
+        assert_eq!(lent[2].user, "unknown");
+        assert_eq!(lent[3].params, "42");
+        assert_eq!(lent[3].duration_ms, 42);
     }
 }
