@@ -9,6 +9,8 @@ pub mod rules;
 pub mod save;
 pub mod validate;
 mod watch;
+#[cfg(target_os = "linux")]
+mod watch_inotify;
 mod window;
 pub mod yaml;
 

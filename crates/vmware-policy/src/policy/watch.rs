@@ -1,5 +1,6 @@
-//! Reload rules.yaml when it changes: a notify watcher on its directory, with a
-//! polling fallback.
+//! Reload rules.yaml when it changes: a watcher on its directory (on Linux
+//! our own inotify masks, `watch_inotify`; elsewhere notify's), with a
+//! polling fallback. `VMWARE_POLICY_NOTIFY=1` uses notify's on Linux too.
 //!
 //! The directory is watched, not the file, so atomic-rename saves, editors that
 //! replace the file, deletion and re-creation are all seen. A slow poll runs
@@ -103,14 +104,25 @@ pub(crate) fn spawn(shared: Arc<Shared>, loaded: Option<Fingerprint>) -> Watcher
 }
 
 struct Notifier {
-    _watcher: notify::RecommendedWatcher,
+    _watcher: Box<dyn std::any::Any + Send>,
     rx: mpsc::Receiver<notify::Result<notify::Event>>,
 }
 
-fn start_notifier(dir: &Path) -> Option<Notifier> {
+fn start_notifier(dir: &Path, name: Option<&std::ffi::OsStr>) -> Option<Notifier> {
     if std::env::var_os("VMWARE_POLICY_POLL").is_some() {
         return None; // forced polling: for tests of the fallback, and odd file systems
     }
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("VMWARE_POLICY_NOTIFY").is_none()
+        && let Some(w) = name.and_then(|n| super::watch_inotify::start(dir, n))
+    {
+        return Some(Notifier {
+            _watcher: Box::new(w.0),
+            rx: w.1,
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = name;
     let (tx, rx) = mpsc::channel();
     let mut watcher = notify::recommended_watcher(move |ev| {
         let _ = tx.send(ev);
@@ -118,7 +130,7 @@ fn start_notifier(dir: &Path) -> Option<Notifier> {
     .ok()?;
     watcher.watch(dir, RecursiveMode::NonRecursive).ok()?;
     Some(Notifier {
-        _watcher: watcher,
+        _watcher: Box::new(watcher),
         rx,
     })
 }
@@ -129,7 +141,7 @@ fn run(path: PathBuf, shared: Weak<Shared>, stop: Arc<AtomicBool>, loaded: Optio
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let name = path.file_name().map(|n| n.to_os_string());
-    let mut notifier = start_notifier(&dir);
+    let mut notifier = start_notifier(&dir, name.as_deref());
     let mut seen = loaded;
     let mut next_poll = Instant::now();
     while !stop.load(Ordering::Relaxed) {
@@ -170,7 +182,7 @@ fn run(path: PathBuf, shared: Weak<Shared>, stop: Arc<AtomicBool>, loaded: Optio
             next_poll = now + interval;
             if notifier.is_none() || !dir.exists() {
                 // (Re-)establish the watch: the directory may have been created or replaced.
-                notifier = start_notifier(&dir);
+                notifier = start_notifier(&dir, name.as_deref());
             }
         }
         if !(relevant || poll_due && fingerprint(&path) != seen) {
