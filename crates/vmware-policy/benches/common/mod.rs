@@ -7,31 +7,40 @@ use std::time::Duration;
 use rusqlite::Connection;
 use vmware_policy::audit::schema;
 
+/// One row, autocommit, its INSERT parsed each time (rusqlite's `execute`):
+/// the floor the figures were taken against.
 pub fn raw_commit(conn: &Connection) {
-    conn.execute(
-        schema::INSERT,
-        rusqlite::params![
-            "2026-11-21T20:18:00.123456+00:00",
-            "nsx_security",
-            "list_dfw_policies",
-            "{\"limit\": 10}",
-            "1",
-            "ok",
-            0,
-            "unknown",
-            "",
-            "root",
-            "low",
-            "",
-            "",
-            "",
-            "",
-            "",
-            ""
-        ],
-    )
-    .unwrap();
+    conn.execute(schema::INSERT, ROW).unwrap();
 }
+
+/// The same with the statement cached, as our writer's are: the stricter
+/// floor (a 17-column INSERT costs ~20 µs to parse on this VM, more cold).
+pub fn raw_commit_cached(conn: &Connection) {
+    conn.prepare_cached(schema::INSERT)
+        .unwrap()
+        .execute(ROW)
+        .unwrap();
+}
+
+const ROW: &[&dyn rusqlite::ToSql] = rusqlite::params![
+    "2026-11-21T20:18:00.123456+00:00",
+    "nsx_security",
+    "list_dfw_policies",
+    "{\"limit\": 10}",
+    "1",
+    "ok",
+    0,
+    "unknown",
+    "",
+    "root",
+    "low",
+    "",
+    "",
+    "",
+    "",
+    "",
+    ""
+];
 
 pub fn open_raw(path: &std::path::Path) -> Connection {
     let conn = Connection::open(path).unwrap();

@@ -55,7 +55,7 @@ impl Committer {
 
     /// Open now so the first call pays nothing; a failure retries on write.
     pub(crate) fn warm_up(&mut self) {
-        let _ = self.connection();
+        let _ = self.connection(None);
     }
 
     /// Write every record in one transaction; one outcome per record, in order.
@@ -75,8 +75,10 @@ impl Committer {
 
     /// The open connection, (re)initialising it if it is missing or no longer
     /// names the file at `path` (deleted, or rotated by another process).
-    fn connection(&mut self) -> Result<&mut Open, String> {
-        let current = file_id(&self.path).map(|(id, _)| id);
+    /// `seen`: the path's identity if it was just read (one stat per commit
+    /// fewer), else it is read here.
+    fn connection(&mut self, seen: Option<Option<FileId>>) -> Result<&mut Open, String> {
+        let current = seen.unwrap_or_else(|| file_id(&self.path).map(|(id, _)| id));
         if self
             .open
             .as_ref()
@@ -106,7 +108,11 @@ impl Committer {
     }
 
     fn try_write(&mut self, batch: &[&Record]) -> Result<Vec<i64>, String> {
-        self.rotate_if_due();
+        // One stat for the rotation's size check and the connection's identity
+        // check (our rotation copies: it never changes the file's identity).
+        let now = file_id(&self.path);
+        self.rotate_if_due(now.map(|(_, size)| size));
+        let mut seen = Some(now.map(|(id, _)| id));
         // Lock contention (another process creating, migrating or rotating the
         // file) is retried within the busy budget; anything else gets one more
         // try after re-initialising, which is how a deleted or rotated file heals.
@@ -115,7 +121,7 @@ impl Committer {
         let mut pause = Duration::from_millis(2);
         loop {
             let path = self.path.clone();
-            let e: String = match self.connection() {
+            let e: String = match self.connection(seen.take()) {
                 Err(e) => format!("cannot initialise: {e}"),
                 Ok(open) => match insert_all(open, &path, batch) {
                     Ok(Some(ids)) => return Ok(ids),
@@ -137,8 +143,10 @@ impl Committer {
         }
     }
 
-    fn rotate_if_due(&mut self) {
-        if self.rotate_after.is_some_and(|t| Instant::now() < t) {
+    fn rotate_if_due(&mut self, size: Option<u64>) {
+        if self.rotate_after.is_some_and(|t| Instant::now() < t)
+            || size.is_none_or(|s| s < self.opts.rotate_bytes)
+        {
             return;
         }
         match rotate::maybe_rotate(&self.path, self.opts.rotate_bytes, self.opts.max_archives) {
@@ -201,7 +209,8 @@ fn insert_all(
     batch: &[&Record],
 ) -> rusqlite::Result<Option<Vec<i64>>> {
     let conn = &open.conn;
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    // Cached, as the insert is: parsed once per connection, not per commit.
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
     if file_id(path).map(|(id, _)| id) != open.id {
         conn.execute_batch("ROLLBACK")?;
         return Ok(None);
@@ -236,7 +245,7 @@ fn insert_all(
     })();
     match result {
         Ok(ids) => {
-            conn.execute_batch("COMMIT")?;
+            conn.prepare_cached("COMMIT")?.execute([])?;
             // Renamed by another process's rotation between our check and our
             // commit: the rows may live only in a WAL that rotation unlinks next.
             // Checkpoint them into the archive now. (Only the database is checked:
