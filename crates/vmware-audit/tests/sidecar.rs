@@ -1,8 +1,8 @@
 //! The readers' sidecar index (`.vmware-audit-index/`), held against a plain
 //! scan of the same files (`VMWARE_AUDIT_NO_INDEX=1`): after rotations of both
 //! kinds (ours by copy, the Python package's by rename), with rows added
-//! between runs, with the sidecar deleted mid-run, with two readers building
-//! it at once, and with a corrupt one.
+//! between runs, with the sidecar deleted between runs and while a reader
+//! builds it, with two readers building it at once, and with a corrupt one.
 
 mod common;
 
@@ -375,4 +375,46 @@ fn workflow_and_correlation_ids_are_found_through_the_sidecar_and_new_rows_too()
             .count(),
         3
     );
+}
+
+#[test]
+fn a_sidecar_deleted_while_a_reader_builds_it_costs_a_rebuild_and_nothing_else() {
+    let home = Home::new();
+    home.write_rules("deny: []\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+        .args(["generate", "--rows", "150000", "--days", "10"])
+        .env("OPS_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let plain = stats(&home, &["--days", "30"], true);
+    let dir = home.path().join(".vmware-audit-index");
+    let mut reader = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+        .args(["stats", "--days", "30", "--json"])
+        .env("OPS_HOME", home.path())
+        .env_remove("VMWARE_AUDIT_NO_INDEX")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The build has begun once its file exists; delete it under the reader.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while index_files(&home).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no sidecar appeared");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert!(
+        reader.try_wait().unwrap().is_none(),
+        "the reader was still building when its sidecar went"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = reader.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let mut got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    got.as_object_mut().unwrap().remove("since");
+    assert_eq!(got, plain, "the reader whose sidecar was deleted");
+    // The next reader builds it again and agrees.
+    assert_eq!(stats(&home, &["--days", "30"], false), plain);
+    assert_eq!(index_files(&home).len(), 1, "rebuilt");
+    same_as_a_plain_scan(&home, "after a sidecar deleted mid-build");
 }
