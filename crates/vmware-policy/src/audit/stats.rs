@@ -179,14 +179,23 @@ fn from_sidecar(
         scan(reader, &partial, bucket, acc)?;
     }
     let len = bucket.prefix_len() as usize;
-    for c in side.counts_after(first_hour.as_deref())? {
-        let map = match c.col {
+    // Counts come ordered by hour: the series label is cut once per hour.
+    let mut hour_seen = String::new();
+    let mut label = String::new();
+    side.for_each_count_after(first_hour.as_deref(), |hour, col, value, n| {
+        let map = match col {
             Col::Status => {
-                let label: String = c.hour.chars().take(len).collect();
-                let e = acc.series.entry(label).or_default();
-                e.0 += c.n;
-                if c.value.starts_with("denied") {
-                    e.1 += c.n;
+                if hour != hour_seen {
+                    hour_seen.replace_range(.., hour);
+                    label = hour.chars().take(len).collect();
+                }
+                let e = match acc.series.get_mut(&label) {
+                    Some(e) => e,
+                    None => acc.series.entry(label.clone()).or_default(),
+                };
+                e.0 += n;
+                if value.starts_with("denied") {
+                    e.1 += n;
                 }
                 &mut acc.status
             }
@@ -195,8 +204,13 @@ fn from_sidecar(
             Col::Agent => &mut acc.agent,
             Col::Risk => &mut acc.risk,
         };
-        *map.entry(c.value).or_default() += c.n;
-    }
+        match map.get_mut(value) {
+            Some(c) => *c += n,
+            None => {
+                map.insert(value.to_string(), n);
+            }
+        }
+    })?;
     let newer = Filter {
         after_id: Some(upto),
         ..filter.clone()

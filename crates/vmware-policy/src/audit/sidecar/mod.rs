@@ -44,7 +44,7 @@ use sha2::{Digest, Sha256};
 use super::query::Reader;
 
 pub use narrow::{narrow, narrow_with_progress};
-pub use rollup::{Col, ColCount};
+pub use rollup::Col;
 
 /// Bump to rebuild every sidecar (a change of what it holds).
 const VERSION: &str = "6";

@@ -95,15 +95,6 @@ impl Col {
     }
 }
 
-/// How many rows of one hour have one value in one column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColCount {
-    pub hour: String,
-    pub col: Col,
-    pub value: String,
-    pub n: u64,
-}
-
 #[derive(Default)]
 struct HourAcc {
     min_id: i64,
@@ -212,32 +203,26 @@ pub(super) fn update(
 }
 
 impl Sidecar {
-    /// The counts of the hours after `hour` (all with `None`).
-    pub fn counts_after(&self, hour: Option<&str>) -> rusqlite::Result<Vec<ColCount>> {
+    /// The counts of the hours after `hour` (all with `None`), each lent to
+    /// `visit(hour, col, value, n)`: a month holds tens of thousands of
+    /// counts, and two strings allocated for each were most of a later
+    /// `stats` run.
+    pub fn for_each_count_after(
+        &self,
+        hour: Option<&str>,
+        mut visit: impl FnMut(&str, Col, &str, u64),
+    ) -> rusqlite::Result<()> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT hour, col, value, n FROM cols WHERE hour > ?1")?;
-        let rows = st.query_map([hour.unwrap_or("")], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (hour, col, value, n) = row?;
-            if let Some(col) = Col::from_i64(col) {
-                out.push(ColCount {
-                    hour,
-                    col,
-                    value,
-                    n: n.max(0) as u64,
-                });
+        let mut rows = st.query([hour.unwrap_or("")])?;
+        while let Some(r) = rows.next()? {
+            if let Some(col) = Col::from_i64(r.get(1)?) {
+                let n = r.get::<_, i64>(3)?.max(0) as u64;
+                visit(&text(r.get_ref(0)?), col, &text(r.get_ref(2)?), n);
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The lowest id of the rows of `hour` and every later hour, if any.
