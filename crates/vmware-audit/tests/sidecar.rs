@@ -418,3 +418,55 @@ fn a_sidecar_deleted_while_a_reader_builds_it_costs_a_rebuild_and_nothing_else()
     assert_eq!(index_files(&home).len(), 1, "rebuilt");
     same_as_a_plain_scan(&home, "after a sidecar deleted mid-build");
 }
+
+/// A first build of a large file says how far it has got on a terminal's
+/// stderr and erases its line when done, while stdout (here a file) gets only
+/// the answer; with stderr piped, nothing is said. Run under `script`, which
+/// gives the command a real terminal and records what it printed there.
+#[test]
+fn a_first_build_shows_progress_on_a_terminal_and_nowhere_else() {
+    let home = Home::new();
+    home.write_rules("deny: []\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+        .args(["generate", "--rows", "150000", "--days", "10"])
+        .env("OPS_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let plain = stats(&home, &["--days", "30"], true);
+    let answer = home.path().join("stats.json");
+    let line = format!(
+        "'{}' stats --days 30 --json > '{}'",
+        env!("CARGO_BIN_EXE_vmware-audit"),
+        answer.display()
+    );
+    let on_terminal = Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env("OPS_HOME", home.path())
+        .env_remove("VMWARE_AUDIT_NO_INDEX")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux)");
+    assert!(on_terminal.status.success());
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(
+        shown.contains("\rvmware-audit: indexing ") && shown.contains(" of 150000 rows)\x1b[K"),
+        "no progress line on the terminal: {shown:?}"
+    );
+    assert!(shown.ends_with("\r\x1b[K"), "line not erased: {shown:?}");
+    let mut got: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&answer).unwrap()).unwrap();
+    got.as_object_mut().unwrap().remove("since");
+    assert_eq!(got, plain, "stdout holds the answer and nothing else");
+    // Piped: the same first build, not a word on stderr.
+    std::fs::remove_dir_all(home.path().join(".vmware-audit-index")).unwrap();
+    let piped = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+        .args(["stats", "--days", "30", "--json"])
+        .env("OPS_HOME", home.path())
+        .env_remove("VMWARE_AUDIT_NO_INDEX")
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    assert_eq!(String::from_utf8_lossy(&piped.stderr), "");
+    assert_eq!(index_files(&home).len(), 1, "built all the same");
+}
