@@ -372,6 +372,17 @@ fn text(v: ValueRef<'_>) -> Cow<'_, str> {
     }
 }
 
+/// Any stored value's bytes as [`text`] would read them, unchecked: what
+/// the build numbers values by (made text once per distinct value).
+fn raw(v: ValueRef<'_>) -> Cow<'_, [u8]> {
+    match v {
+        ValueRef::Null => Cow::Borrowed(b""),
+        ValueRef::Integer(i) => Cow::Owned(i.to_string().into_bytes()),
+        ValueRef::Real(f) => Cow::Owned(f.to_string().into_bytes()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Cow::Borrowed(t),
+    }
+}
+
 /// `"col"`, or `''` for a column an old database lacks (names are constants).
 fn column(reader: &Reader, c: &str) -> String {
     if reader.columns().iter().any(|p| p == c) {

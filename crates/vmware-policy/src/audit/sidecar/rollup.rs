@@ -12,7 +12,7 @@ use super::super::filter::Filter;
 use super::super::query::{AuditRow, Reader};
 use super::ranges::Ranges;
 use super::vals::ValBits;
-use super::{Sidecar, build, column, plain_chunk, text};
+use super::{Sidecar, build, column, plain_chunk, raw, text};
 
 /// The columns counted, in the order they are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,18 +105,23 @@ struct HourAcc {
 
 /// The values of one column seen in a chunk, numbered. The last one is
 /// remembered: neighbouring rows often share it, and then a row costs a
-/// comparison instead of a hash (hashing was most of the build's time).
+/// comparison instead of a hash. Keyed by the stored bytes, with a fast
+/// seeded hasher: hashing with SipHash and checking each value's UTF-8 were
+/// a sixth of a first build's time; a value is made text once, when first
+/// seen (two invalid byte strings may then share a name: their counts and
+/// bitmaps add up when stored, as one value's would).
 #[derive(Default)]
 pub(super) struct Values {
-    index: HashMap<String, usize>,
+    index: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
     pub(super) names: Vec<String>,
     last: Option<usize>,
 }
 
 impl Values {
-    pub(super) fn number(&mut self, v: &str) -> usize {
+    pub(super) fn number(&mut self, v: &[u8]) -> usize {
+        // (A value that is not UTF-8 never equals its name: it is looked up.)
         if let Some(i) = self.last
-            && self.names[i] == v
+            && self.names[i].as_bytes() == v
         {
             return i;
         }
@@ -124,8 +129,8 @@ impl Values {
             Some(i) => *i,
             None => {
                 let i = self.names.len();
-                self.names.push(v.to_string());
-                self.index.insert(v.to_string(), i);
+                self.names.push(String::from_utf8_lossy(v).into_owned());
+                self.index.insert(v.into(), i);
                 i
             }
         };
@@ -161,7 +166,7 @@ pub(super) fn update(
             let mut rows = read.query(params![from, to])?;
             while let Some(r) = rows.next()? {
                 let id: i64 = r.get(0)?;
-                let h = hour_names.number(&text(r.get_ref(1)?));
+                let h = hour_names.number(&raw(r.get_ref(1)?));
                 if h == hours.len() {
                     hours.push(HourAcc {
                         min_id: id,
@@ -173,7 +178,7 @@ pub(super) fn update(
                 acc.min_id = acc.min_id.min(id);
                 acc.max_id = acc.max_id.max(id);
                 for (i, counts) in acc.counts.iter_mut().enumerate() {
-                    let v = values[i].number(&text(r.get_ref(2 + i)?));
+                    let v = values[i].number(&raw(r.get_ref(2 + i)?));
                     vals.add(id, i, v);
                     if counts.len() <= v {
                         counts.resize(v + 1, 0);
