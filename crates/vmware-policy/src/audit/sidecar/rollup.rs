@@ -106,8 +106,8 @@ struct HourAcc {
 /// The values of one column seen in a chunk, numbered. The last one is
 /// remembered: neighbouring rows often share it, and then a row costs a
 /// comparison instead of a hash. Keyed by the stored bytes, with a fast
-/// seeded hasher: hashing with SipHash and checking each value's UTF-8 were
-/// a sixth of a first build's time; a value is made text once, when first
+/// seeded hasher: hashing with SipHash and checking each value's UTF-8 cost
+/// a first build about a tenth of its time; a value is made text once, when first
 /// seen (two invalid byte strings may then share a name: their counts and
 /// bitmaps add up when stored, as one value's would).
 #[derive(Default)]
@@ -210,7 +210,7 @@ pub(super) fn update(
 impl Sidecar {
     /// The counts of the hours after `hour` (all with `None`), each lent to
     /// `visit(hour, col, value, n)`: a month holds tens of thousands of
-    /// counts, and two strings allocated for each were most of a later
+    /// counts, and two strings allocated for each were a third of a later
     /// `stats` run.
     pub fn for_each_count_after(
         &self,
