@@ -387,3 +387,46 @@ fn a_rotation_killed_between_steps_loses_and_doubles_nothing_and_the_next_writer
     assert_eq!(tools.len(), before.len() + 1);
     assert_eq!(tools[..before.len()], before[..]);
 }
+
+#[test]
+fn a_large_table_aside_is_drained_a_budget_at_a_time_and_no_rotation_starts_meanwhile() {
+    let home = Home::new();
+    let before = python_file_with(&home, 200_000);
+    let out = rotate_in_steps(&home, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(rotate::archives(&home.db()).len(), 1);
+    assert_eq!(
+        table_aside(&home.db()),
+        1,
+        "200,000 rows are not drained within one call's budget"
+    );
+    // Every later call (each past its 1-byte threshold) drains some more,
+    // and none rotates while old rows wait aside.
+    let mut calls = 1;
+    while table_aside(&home.db()) == 1 {
+        assert!(calls < 300, "never drained");
+        let out = rotate_in_steps(&home, &[]);
+        assert!(out.status.success());
+        calls += 1;
+        if table_aside(&home.db()) == 1 {
+            assert_eq!(
+                rotate::archives(&home.db()).len(),
+                1,
+                "a rotation began while rows waited aside"
+            );
+        }
+    }
+    assert!(calls > 2, "drained by {calls} calls");
+    assert_eq!(integrity(&home.db()), "ok");
+    // Every row once, in order: the archived ones, then one per call.
+    let tools: Vec<String> = all_rows(&home.db()).into_iter().map(|r| r.tool).collect();
+    assert_eq!(tools.len(), before.len() + calls);
+    assert_eq!(tools[..before.len()], before[..]);
+    // And the live file gave its pages back.
+    let live = std::fs::metadata(home.db()).unwrap().len();
+    assert!(live < 1 << 20, "live file still {live} bytes");
+}

@@ -89,8 +89,8 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
     })?;
     schema::ensure(conn)?;
     schema::drop_legacy(conn)?;
-    // What a rotation cut short left to delete (`cut`).
-    super::cut::drain(conn);
+    // What a rotation left to delete (`cut`), a budget's worth.
+    super::cut::drain(conn, super::cut::BUDGET);
     Ok(())
 }
 

@@ -135,19 +135,33 @@ fn rotate_locked(path: &Path, threshold: u64) -> Result<Option<PathBuf>, String>
     c.busy_timeout(std::time::Duration::from_millis(conn::BUSY_TIMEOUT_MS))
         .map_err(|e| e.to_string())?;
     conn::persist_wal(&c);
+    // The rows an earlier rotation swapped aside go first: no rotation
+    // (whose copy would hold them again) until they are gone.
+    if cut::pending(&c) {
+        if cut::drain(&c, cut::BUDGET) {
+            compact(&c);
+        }
+        return Ok(None);
+    }
     // The size that counts is the database's own, WAL included and free pages
     // excluded: the file on disk stays large after a rotation until a
     // checkpoint can shrink it.
-    let size: i64 = c
+    let (size, free): (i64, i64) = c
         .query_row(
-            "SELECT (page_count - freelist_count) * page_size \
+            "SELECT (page_count - freelist_count) * page_size, freelist_count * page_size \
              FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()",
             [],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map_err(|e| format!("rotation: cannot read {}: {e}", path.display()))?;
     if (size as u64) < threshold {
-        let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if (free as u64) >= threshold {
+            // Emptied by a drain that finished outside a rotation: the file
+            // on disk would stay large, and every write would come here.
+            compact(&c);
+        } else {
+            let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
         return Ok(None);
     }
     let partial = partial_path(path);
@@ -175,8 +189,9 @@ fn rotate_locked(path: &Path, threshold: u64) -> Result<Option<PathBuf>, String>
     crash_point("cut");
     let archive = promote(path, &partial)?;
     crash_point("named");
-    cut::drain(&c);
-    compact(&c);
+    if cut::drain(&c, cut::BUDGET) {
+        compact(&c);
+    }
     Ok(Some(archive))
 }
 
