@@ -4,20 +4,12 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::{bin, json_out};
 use common::{Home, run_python};
 use serde_json::Value;
 use std::path::Path;
 
 const END: &str = "2026-11-21T12:00:00Z";
-
-fn bin(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("vmware-audit").unwrap();
-    c.env("OPS_HOME", home)
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "140");
-    c
-}
 
 fn generated(rows: u64) -> Home {
     let home = Home::new();
@@ -36,17 +28,6 @@ fn generated(rows: u64) -> Home {
         .assert()
         .success();
     home
-}
-
-fn json_out(c: &mut Command) -> Value {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Python's `AuditEngine.query` for these keyword arguments, newest first.

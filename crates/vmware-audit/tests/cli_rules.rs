@@ -4,29 +4,9 @@
 
 mod common;
 
-use assert_cmd::Command;
 use common::Home;
-use serde_json::Value;
+use common::cli::{bin, json_out};
 use std::path::Path;
-
-fn bin(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("vmware-audit").unwrap();
-    c.env("OPS_HOME", home)
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "140");
-    c
-}
-
-fn json_out(c: &mut Command) -> Value {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
 
 #[test]
 fn policy_explains_and_answers_scripts() {

@@ -2,6 +2,7 @@
 //! example skill as a real process, and the Python package as an oracle.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod pg;
 pub mod tmux;
 
