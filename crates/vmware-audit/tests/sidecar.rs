@@ -33,10 +33,28 @@ fn stats(home: &Home, args: &[&str], plain: bool) -> serde_json::Value {
     let mut all = vec!["stats"];
     all.extend(args);
     all.push("--json");
-    let mut v: serde_json::Value = serde_json::from_slice(&cli(home, &all, plain)).unwrap();
-    // `since` is "now" minus the days: it moves between two runs.
+    stats_answer(&cli(home, &all, plain))
+}
+
+/// What `stats --json` printed, without `since` ("now" minus the days: it
+/// moves between two runs).
+fn stats_answer(json: &[u8]) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(json).unwrap();
     v.as_object_mut().unwrap().remove("since");
     v
+}
+
+/// A home with no rules and `rows` generated rows over `days`.
+fn generated(rows: &str, days: &str) -> Home {
+    let home = Home::new();
+    home.write_rules("deny: []\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
+        .args(["generate", "--rows", rows, "--days", days])
+        .env("OPS_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    home
 }
 
 const FORMS: &[&[&str]] = &[
@@ -261,14 +279,7 @@ fn the_sidecar_agrees_with_a_plain_scan_through_rotations_of_both_kinds() {
 
 #[test]
 fn two_readers_building_at_once_agree() {
-    let home = Home::new();
-    home.write_rules("deny: []\n");
-    let out = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
-        .args(["generate", "--rows", "60000", "--days", "10"])
-        .env("OPS_HOME", home.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let home = generated("60000", "10");
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
             .args(["stats", "--days", "30", "--json"])
@@ -281,9 +292,7 @@ fn two_readers_building_at_once_agree() {
     let (a, b) = (spawn(), spawn());
     let parse = |o: Output| {
         assert!(o.status.success());
-        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        v.as_object_mut().unwrap().remove("since");
-        v
+        stats_answer(&o.stdout)
     };
     let (a, b) = (
         parse(a.wait_with_output().unwrap()),
@@ -318,14 +327,7 @@ fn two_readers_building_at_once_agree() {
 
 #[test]
 fn workflow_and_correlation_ids_are_found_through_the_sidecar_and_new_rows_too() {
-    let home = Home::new();
-    home.write_rules("deny: []\n");
-    let out = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
-        .args(["generate", "--rows", "40000", "--days", "5"])
-        .env("OPS_HOME", home.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let home = generated("40000", "5");
     let c = rusqlite::Connection::open(home.db()).unwrap();
     let pick = |col: &str| -> String {
         c.query_row(
@@ -379,14 +381,7 @@ fn workflow_and_correlation_ids_are_found_through_the_sidecar_and_new_rows_too()
 
 #[test]
 fn a_sidecar_deleted_while_a_reader_builds_it_costs_a_rebuild_and_nothing_else() {
-    let home = Home::new();
-    home.write_rules("deny: []\n");
-    let out = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
-        .args(["generate", "--rows", "150000", "--days", "10"])
-        .env("OPS_HOME", home.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let home = generated("150000", "10");
     let plain = stats(&home, &["--days", "30"], true);
     let dir = home.path().join(".vmware-audit-index");
     let mut reader = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
@@ -410,9 +405,11 @@ fn a_sidecar_deleted_while_a_reader_builds_it_costs_a_rebuild_and_nothing_else()
     std::fs::remove_dir_all(&dir).unwrap();
     let out = reader.wait_with_output().unwrap();
     assert!(out.status.success());
-    let mut got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    got.as_object_mut().unwrap().remove("since");
-    assert_eq!(got, plain, "the reader whose sidecar was deleted");
+    assert_eq!(
+        stats_answer(&out.stdout),
+        plain,
+        "the reader whose sidecar was deleted"
+    );
     // The next reader builds it again and agrees.
     assert_eq!(stats(&home, &["--days", "30"], false), plain);
     assert_eq!(index_files(&home).len(), 1, "rebuilt");
@@ -425,14 +422,7 @@ fn a_sidecar_deleted_while_a_reader_builds_it_costs_a_rebuild_and_nothing_else()
 /// gives the command a real terminal and records what it printed there.
 #[test]
 fn a_first_build_shows_progress_on_a_terminal_and_nowhere_else() {
-    let home = Home::new();
-    home.write_rules("deny: []\n");
-    let out = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
-        .args(["generate", "--rows", "150000", "--days", "10"])
-        .env("OPS_HOME", home.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let home = generated("150000", "10");
     let plain = stats(&home, &["--days", "30"], true);
     let answer = home.path().join("stats.json");
     let line = format!(
@@ -454,10 +444,11 @@ fn a_first_build_shows_progress_on_a_terminal_and_nowhere_else() {
         "no progress line on the terminal: {shown:?}"
     );
     assert!(shown.ends_with("\r\x1b[K"), "line not erased: {shown:?}");
-    let mut got: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&answer).unwrap()).unwrap();
-    got.as_object_mut().unwrap().remove("since");
-    assert_eq!(got, plain, "stdout holds the answer and nothing else");
+    assert_eq!(
+        stats_answer(&std::fs::read(&answer).unwrap()),
+        plain,
+        "stdout holds the answer and nothing else"
+    );
     // Piped: the same first build, not a word on stderr.
     std::fs::remove_dir_all(home.path().join(".vmware-audit-index")).unwrap();
     let piped = Command::new(env!("CARGO_BIN_EXE_vmware-audit"))
